@@ -1,0 +1,223 @@
+"""The assistant: one facade over the pipeline stages.
+
+question → validate → retrieve (+ calibrated relevance check: abstain before generating when
+the corpus has nothing on the topic) → generate (streamed) → verify citations → Answer.
+Models and the index are loaded once per process and shared by every thread.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from . import cite
+from .config import MAX_QUESTION_CHARS, Config, load_config
+from .corpus import CorpusError, decode, make_document
+from .embed import make_embedder
+from .generate import build_messages, make_generator
+from .index import Index, load_or_build
+from .lang import detect
+from .retrieve import Retriever, rrf
+from .types import Answer, Passage
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+def calibration() -> dict:
+    try:
+        return json.loads(CALIBRATION_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def clean_question(question) -> str:
+    """The question with control characters removed; ValueError saying what is wrong."""
+    if not isinstance(question, str):
+        raise ValueError(f"the question must be text, not {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    cleaned = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if not cleaned:
+        raise ValueError("the question is empty" if not question.strip() else
+                         "the question contains only control characters")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise ValueError("the question has no words in it (only symbols or emoji); please ask in words")
+    return cleaned
+
+
+class Assistant:
+    def __init__(self, config: Config | None = None, log=None):
+        self.cfg = config or load_config()
+        self.log = log
+        self._lock = threading.RLock()
+        self._index: Index | None = None
+        self._embedder = None
+        self._generator = None
+        cal = calibration()
+        self.min_relevance = self.cfg.min_relevance or cal.get("min_relevance", 0.25)
+        self.verifier = None
+        self.support_threshold = self.cfg.support_threshold or cal.get("support_threshold", cite.SUPPORT_THRESHOLD)
+
+    # -- lazy, shared state -------------------------------------------------------------------
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = make_embedder(self.cfg)
+            return self._embedder
+
+    @property
+    def index(self) -> Index:
+        with self._lock:
+            if self._index is None:
+                self._index = load_or_build(self.cfg, self.embedder, log=self.log)
+            return self._index
+
+    @property
+    def generator(self):
+        with self._lock:
+            if self._generator is None:
+                self._generator = make_generator(self.cfg)
+            return self._generator
+
+    def warm_up(self) -> None:
+        """Load everything now (index, embedder, generator) and prime the prompt cache."""
+        _ = self.index
+        for _delta in self.generator.stream(build_messages("?", [], "en"), 1, 0.0):
+            pass
+
+    def add_document(self, name: str, data: bytes) -> str:
+        """Index an uploaded article incrementally and persist it; returns its document id."""
+        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
+        suffix = Path(name).suffix.lower()
+        if suffix not in (".txt", ".md"):
+            raise CorpusError(f"{name}: only .txt and .md files can be added")
+        text = decode(data, name)
+        with self._lock:
+            index = self.index
+            doc_id = f"upload_{stem}"
+            n = 2
+            while doc_id in index.docs:
+                doc_id, n = f"upload_{stem}_{n}", n + 1
+            self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
+            path = self.cfg.uploads_dir / f"{doc_id}{suffix}"
+            doc = make_document(doc_id, text, str(path))
+            new_index = index.with_document(doc, self.embedder, self.cfg)  # raises on duplicates
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(text.encode("utf-8"))
+            tmp.replace(path)
+            # the manifest records the file as written (UTF-8), so the index stays fresh on restart
+            new_index.manifest["docs"][doc_id] = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+            try:
+                new_index.save(self.cfg.index_dir)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+            self._index = new_index
+        return doc_id
+
+    # -- answering ----------------------------------------------------------------------------
+    def retrieve(self, question: str, history: list[dict] | None = None) -> tuple[list[Passage], float, np.ndarray]:
+        retriever = Retriever(self.index, self.embedder, self.cfg)
+        previous = [t["content"] for t in (history or []) if t.get("role") == "user" and t.get("content")]
+        qv = retriever.query_vector(question)
+        relevance = retriever.relevance(qv)
+        passages = retriever.search(question, vector=qv)
+        if previous:  # a follow-up ("and why?") is searched together with the question before it
+            combined = f"{previous[-1]}\n{question}"
+            cv = retriever.query_vector(combined)
+            relevance = max(relevance, retriever.relevance(cv))
+            more = retriever.search(combined, vector=cv)
+            fused = rrf([[p.chunk.id for p in more], [p.chunk.id for p in passages]])
+            pool = {p.chunk.id: p for p in passages + more}
+            passages = [pool[i] for i in sorted(fused, key=lambda i: -fused[i])][: self.cfg.top_k]
+        return passages, relevance, qv
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+        """Yield text deltas as they are generated, then the verified Answer (always last)."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        lang = detect(question)
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        passages, relevance, _ = self.retrieve(question, history)
+        timings["retrieve"] = time.perf_counter() - t
+        index = self.index
+
+        if relevance < self.min_relevance or not passages:
+            timings["total"] = time.perf_counter() - started
+            yield Answer(question, cite.abstain_text(lang), [], passages, True, lang, timings,
+                         [f"nothing in the articles is close to the question (best match {relevance:.2f})"])
+            return
+
+        t = time.perf_counter()
+        raw, held = [], ""
+        for delta in self.generator.stream(build_messages(question, passages, lang, history),
+                                           self.cfg.max_tokens, self.cfg.temperature):
+            if "ttft" not in timings:
+                timings["ttft"] = time.perf_counter() - started
+            raw.append(delta)
+            if held is not None:  # hold back the first characters until a refusal is ruled out
+                held += delta
+                if len(held) >= 10 or not "NOT_FOUND".startswith(held.strip()[:9]):
+                    if not cite.is_refusal(held):
+                        yield held
+                    held = None if not cite.is_refusal(held) else held
+            else:
+                yield delta
+        text = "".join(raw)
+        timings["generate"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        answer = self._verify(question, lang, text, passages, index)
+        timings["verify"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - started
+        answer.timings = timings
+        yield answer
+
+    def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Index) -> Answer:
+        if cite.is_refusal(text):
+            return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
+                          ["the model found no answer in the passages"])
+        claims = cite.parse(text, len(passages), lang)
+        vectors = index.vectors[[index.by_id[p.chunk.id] for p in passages]]
+        verifier = cite.Verifier(self.embedder, self.support_threshold)
+        verdicts = verifier.check(claims, passages, vectors, question, lang) if self.cfg.verify else [
+            cite.Verdict(claim=c, cite=c.cited, support=0.0) for c in claims]
+        final, citations, notes = cite.assemble(verdicts, passages, index.docs, question, lang, self.cfg.verify)
+        if not final or (self.cfg.verify and not citations):
+            return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
+                          notes + ["nothing supported by the passages remained"])
+        return Answer(question, final, citations, passages, False, lang, {}, notes)
+
+    def answer(self, question: str, history: list[dict] | None = None) -> Answer:
+        result = None
+        for item in self.stream(question, history):
+            result = item
+        return result  # type: ignore[return-value]
+
+
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Assistant()
+        return _default
+
+
+def answer(question: str, history: list[dict] | None = None) -> Answer:
+    """Answer a question about the articles (models load once per process, then are reused)."""
+    clean_question(question)  # fail fast, before any model loads
+    return default_assistant().answer(question, history)

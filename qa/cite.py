@@ -1,0 +1,221 @@
+"""Citation parsing and verification: every kept answer sentence is supported by what it cites.
+
+For each sentence of the generated answer:
+1. markers are parsed ([1], [1, 2], [1][2], 【1】, [Passage 1]); numbers outside the passages
+   given to the model are dropped — a citation can only point at a passage the model saw;
+2. numbers: every value the sentence states (66亿 = 6.6 billion = 6,6 Milliarden) must be stated
+   by a cited passage; if another given passage states it, the citation is moved there;
+3. names: every Latin-script name in the sentence must appear in a given passage or the question;
+4. meaning: the sentence embedding must be close enough to a cited passage (cosine ≥ threshold,
+   cross-lingual); an uncited or weakly cited sentence is re-cited to the best given passage
+   when that one clears the threshold;
+5. language: a sentence in another language than the question's is dropped.
+Sentences that fail are removed (recorded in `notes`); when nothing supported remains, the
+answer abstains. Markers are renumbered 1..m in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import numbers
+from .chunking import split_sentences
+from .lang import detect
+from .lexical import tokenize
+from .types import Citation, Document, Passage
+
+# Cosine between an answer sentence (query embedding) and a passage (document embedding) above
+# which the passage is taken to support the sentence. Calibrated on the dev split
+# (`qa eval --split dev --calibrate`); see qa/calibration.json.
+SUPPORT_THRESHOLD = 0.40
+
+_MARKER = re.compile(
+    r"\s*[\[【]\s*(?:passages?|source|quelle|passage|المقطع|段落)?\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z0-9]\b")
+_SENTENCE_INITIAL_OK = {
+    "the", "he", "she", "it", "they", "his", "her", "their", "this", "these", "in", "on", "at", "after",
+    "according", "der", "die", "das", "er", "sie", "es", "laut", "nach", "im", "am", "ein", "eine",
+    "however", "also", "and", "but", "as", "a", "an", "to", "for", "with", "from", "by", "of", "yes", "no",
+}
+
+ABSTAIN_TEXT = {
+    "en": "The articles don't contain an answer to this question.",
+    "de": "Die Artikel enthalten keine Antwort auf diese Frage.",
+    "zh": "这些文章中没有这个问题的答案。",
+    "ar": "لا تتضمن المقالات إجابة عن هذا السؤال.",
+    "fr": "Les articles ne contiennent pas de réponse à cette question.",
+    "es": "Los artículos no contienen una respuesta a esta pregunta.",
+}
+
+
+def abstain_text(lang: str) -> str:
+    return ABSTAIN_TEXT.get(lang, ABSTAIN_TEXT["en"])
+
+
+@dataclass
+class Claim:
+    text: str  # the sentence without markers
+    cited: list[int]  # 1-based passage numbers as written by the model (valid ones only)
+
+
+def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
+    """Split a generated answer into sentences with the passage numbers each one cites."""
+    answer = answer.strip()
+    if not answer:
+        return []
+    claims: list[Claim] = []
+    for s, e in split_sentences(answer, 0, len(answer), lang):
+        piece = answer[s:e]
+        cited: list[int] = []
+        for m in _MARKER.finditer(piece):
+            for num in re.split(r"[,，、;]", m.group(1)):
+                n = int(num)
+                if 1 <= n <= n_passages and n not in cited:
+                    cited.append(n)
+        text = _MARKER.sub("", piece).strip()
+        if not re.search(r"\w", text):  # a marker-only fragment belongs to the sentence before
+            if claims:
+                claims[-1].cited += [n for n in cited if n not in claims[-1].cited]
+            continue
+        claims.append(Claim(text=text, cited=cited))
+    return claims
+
+
+def is_refusal(answer: str) -> bool:
+    from .generate import NOT_FOUND
+
+    return NOT_FOUND.lower() in answer.lower().replace(" ", "_") or not answer.strip()
+
+
+def _names(sentence: str) -> list[str]:
+    names = []
+    for m in _NAME.finditer(sentence):
+        word = m.group()
+        initial = not sentence[: m.start()].strip()
+        if initial and word.lower() in _SENTENCE_INITIAL_OK:
+            continue
+        if len(word) >= 3:
+            names.append(word)
+    return names
+
+
+@dataclass
+class Verdict:
+    claim: Claim
+    cite: list[int]  # passage numbers (1-based) after repair
+    support: float
+    problem: str = ""
+
+
+class Verifier:
+    def __init__(self, embedder, threshold: float = SUPPORT_THRESHOLD):
+        self.embedder = embedder
+        self.threshold = threshold
+
+    def check(self, claims: list[Claim], passages: list[Passage], passage_vectors: np.ndarray,
+              question: str, lang: str) -> list[Verdict]:
+        if not claims:
+            return []
+        vectors = self.embedder.embed_queries([c.text for c in claims])
+        sims = vectors @ passage_vectors.T  # claims × passages
+        stated = [numbers.extract(p.chunk.text) for p in passages]
+        haystack = " ".join(p.chunk.text for p in passages).lower() + " " + question.lower()
+        question_numbers = numbers.extract(question)
+        verdicts = []
+        for ci, claim in enumerate(claims):
+            cite = list(claim.cited)
+            problem = ""
+            claimed = [v for v in numbers.extract(claim.text) if not any(numbers.same(v, q) for q in question_numbers)]
+            if claimed:
+                ok = [j + 1 for j in range(len(passages)) if not numbers.supported(claimed, stated[j])]
+                if not any(n in ok for n in cite):
+                    if ok:
+                        cite = [max(ok, key=lambda n: sims[ci, n - 1])]
+                    else:
+                        missing = numbers.supported(claimed, [v for vs in stated for v in vs])
+                        problem = f"number not in the passages: {', '.join(f'{v:g}' for v in missing) or claimed}"
+            if not problem:
+                unknown = [n for n in _names(claim.text) if n.lower() not in haystack]
+                if unknown:
+                    problem = f"name not in the passages: {', '.join(unknown)}"
+            if not problem and lang in ("zh", "ar", "ja", "ko", "ru") and detect(claim.text) != lang:
+                problem = "sentence is not in the question's language"
+            best = int(np.argmax(sims[ci]))
+            support = max((float(sims[ci, n - 1]) for n in cite), default=-1.0)
+            if not problem and support < self.threshold:
+                if sims[ci, best] >= self.threshold:
+                    cite, support = [best + 1], float(sims[ci, best])
+                else:
+                    problem = f"not supported by the passages (similarity {max(support, float(sims[ci, best])):.2f})"
+            verdicts.append(Verdict(claim=claim, cite=cite, support=support, problem=problem))
+        return verdicts
+
+
+def _quote_span(passage: Passage, claim_text: str, question: str) -> tuple[int, int]:
+    """The sentence of the passage that best matches the claim (names, numbers, shared words);
+    the whole passage when none stands out."""
+    sentences = passage.chunk.sentences
+    if len(sentences) <= 1:
+        return passage.chunk.start, passage.chunk.end
+    want = set(tokenize(claim_text)) | set(tokenize(question))
+    want_numbers = numbers.extract(claim_text, words=False)
+    offset = passage.chunk.start
+    best, best_score = None, 0.0
+    for s, e in sentences:
+        text = passage.chunk.text[s - offset : e - offset]
+        score = len(want & set(tokenize(text))) + 3 * sum(
+            any(numbers.same(v, w) for w in numbers.extract(text, words=False)) for v in want_numbers)
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best if best else (passage.chunk.start, passage.chunk.end)
+
+
+def assemble(verdicts: list[Verdict], passages: list[Passage], docs: dict[str, Document],
+             question: str, lang: str, verify: bool = True) -> tuple[str, list[Citation], list[str]]:
+    """Final text with renumbered markers, its citations, and notes on what was removed."""
+    numbering: dict[int, int] = {}
+    citations: list[Citation] = []
+    parts, notes = [], []
+    for v in verdicts:
+        if verify and v.problem:
+            notes.append(f"removed “{v.claim.text}”: {v.problem}")
+            continue
+        if not v.cite and verify:
+            notes.append(f"removed “{v.claim.text}”: no citation")
+            continue
+        markers = []
+        for n in v.cite:
+            if n not in numbering:
+                numbering[n] = len(numbering) + 1
+                p = passages[n - 1]
+                start, end = _quote_span(p, v.claim.text, question)
+                doc = docs.get(p.chunk.doc_id)
+                quote = doc.text[start:end] if doc else p.chunk.text
+                citations.append(Citation(
+                    n=numbering[n], doc_id=p.chunk.doc_id, chunk_id=p.chunk.id, quote=quote,
+                    lang=p.chunk.lang, start=start, end=end, title=doc.title if doc else "",
+                    support=round(v.support, 4)))
+            markers.append(f"[{numbering[n]}]")
+        text = v.claim.text
+        if markers:
+            text = _attach(text, "".join(markers))
+        parts.append(text)
+    joiner = "" if lang in ("zh", "ja") else " "
+    return joiner.join(parts).strip(), citations, notes
+
+
+def _attach(sentence: str, markers: str) -> str:
+    """Put markers before the sentence's final punctuation: "… Anthropic [1]."."""
+    m = re.search(r"[.!?。！？؟]+[\"'”“»」]*$", sentence)
+    if m:
+        return sentence[: m.start()].rstrip() + (" " if not _is_cjk_end(sentence[: m.start()]) else "") + markers + sentence[m.start():]
+    return sentence + (" " if not _is_cjk_end(sentence) else "") + markers
+
+
+def _is_cjk_end(text: str) -> bool:
+    return bool(text) and "\u3000" <= text[-1] <= "\u9fff"

@@ -1,0 +1,85 @@
+"""Settings: one frozen dataclass, defaults overridable by environment variables.
+
+Every knob of the pipeline lives here so that an evaluation configuration is just a
+named set of overrides (see ``PRESETS``) and nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Config:
+    seeds_dir: Path = field(default_factory=lambda: _env_path("QA_SEEDS_DIR", PROJECT_ROOT / "seeds"))
+    uploads_dir: Path = field(default_factory=lambda: _env_path("QA_UPLOADS_DIR", PROJECT_ROOT / "uploads"))
+    index_dir: Path = field(default_factory=lambda: _env_path("QA_INDEX_DIR", PROJECT_ROOT / "index"))
+    models_dir: Path = field(
+        default_factory=lambda: _env_path("QA_MODELS_DIR", Path.home() / ".cache" / "qa" / "models")
+    )
+    # A key of qa.models.REGISTRY, a local path, or a Hugging Face id ("hf:google/embeddinggemma-300m").
+    embed_model: str = field(default_factory=lambda: os.environ.get("QA_EMBED_MODEL", "embeddinggemma-300m"))
+    gen_model: str = field(
+        default_factory=lambda: os.environ.get("QA_GEN_MODEL", "qwen2.5-coder-1.5b-instruct-q4_k_m")
+    )
+    # "llamacpp" (in-process), "openai" (any OpenAI-compatible HTTP server), "transformers".
+    gen_backend: str = field(default_factory=lambda: os.environ.get("QA_GEN_BACKEND", "llamacpp"))
+    openai_base_url: str = field(
+        default_factory=lambda: os.environ.get("QA_OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
+    )
+    threads: int = field(default_factory=lambda: int(os.environ.get("QA_THREADS", "2")))
+    n_ctx: int = 4096
+    parallel_slots: int = field(default_factory=lambda: int(os.environ.get("QA_SLOTS", "1")))
+
+    # chunking
+    chunk_max_chars: int = 280
+    chunk_overlap_sentences: int = 1
+
+    # retrieval
+    dense_k: int = 30
+    lexical_k: int = 30
+    rrf_k: int = 60
+    use_lexical: bool = True
+    top_k: int = 4  # passages given to the generator
+
+    # abstention before generation: minimum cosine of the best dense hit
+    min_relevance: float = 0.0  # calibrated value is stored in the index manifest when 0.0
+
+    # generation
+    max_tokens: int = 160
+    temperature: float = 0.0
+
+    # verification
+    verify: bool = True
+    support_threshold: float = 0.0  # 0.0 = use the calibrated default in qa.cite
+
+    name: str = "default"
+
+    def with_(self, **overrides) -> "Config":
+        return replace(self, **overrides)
+
+
+PRESETS: dict[str, dict] = {
+    "default": {},
+    "dense-only": {"use_lexical": False},
+    "no-verify": {"verify": False},
+    # The plain pipeline MEASURED.md describes: top-5 whole chunks, no checks, no abstention.
+    "naive": {"verify": False, "top_k": 5, "min_relevance": -1.0},
+}
+
+
+def load_config(name: str = "default", **overrides) -> Config:
+    if name not in PRESETS:
+        raise ValueError(f"unknown configuration {name!r}; choose one of: {', '.join(PRESETS)}")
+    return Config().with_(name=name, **PRESETS[name], **overrides)

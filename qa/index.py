@@ -1,0 +1,266 @@
+"""The persisted index: chunks + dense vectors (FAISS) + lexical BM25, with a manifest.
+
+Layout under ``Config.index_dir``::
+
+    CURRENT                 name of the live generation (replaced atomically)
+    g-<time>-<rand>/        one complete generation: manifest.json, docs.jsonl, chunks.jsonl,
+                            vectors.npy, dense.faiss
+
+A build or an incremental add writes a *new* generation directory, fsyncs it, and only then
+points CURRENT at it; older generations are removed afterwards. Killing the process at any
+moment leaves CURRENT on a complete generation. On load, the manifest must match the
+configured embedding model, the chunker version and settings, and the corpus file hashes, and
+every file must match the checksum recorded in the manifest; otherwise the index is rebuilt
+(reusing the vectors of unchanged chunks, keyed by model fingerprint + chunk text hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import CHUNKER_VERSION, chunk_document
+from .config import Config
+from .corpus import CorpusError, corpus_files, decode, make_document
+from .embed import Embedder
+from .lexical import LexicalIndex
+from .types import Chunk, Document
+
+FORMAT = 1
+HNSW_ABOVE = 50_000  # exact search below this many vectors, HNSW above
+
+
+class IndexError_(RuntimeError):
+    pass
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _chunk_key(fingerprint: str, text: str) -> str:
+    return _sha(f"{fingerprint}\n{text}".encode("utf-8"))
+
+
+def corpus_dirs(cfg: Config) -> list[Path]:
+    return [d for d in (cfg.seeds_dir, cfg.uploads_dir) if d.is_dir()]
+
+
+def corpus_hashes(cfg: Config) -> dict[str, str]:
+    """doc id → sha256 of the file bytes, for every article file of the configured corpus."""
+    hashes: dict[str, str] = {}
+    for folder in corpus_dirs(cfg):
+        for path in corpus_files(folder):
+            hashes[path.stem] = _sha(path.read_bytes())
+    return hashes
+
+
+def _dense_index(vectors: np.ndarray):
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > HNSW_ABOVE:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 96
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+class Index:
+    """An immutable snapshot: documents, chunks, their vectors, the FAISS and BM25 indexes."""
+
+    def __init__(self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray,
+                 manifest: dict, dense=None):
+        self.docs = {d.id: d for d in docs}
+        self.chunks = chunks
+        self.vectors = vectors
+        self.manifest = manifest
+        self.dense = dense if dense is not None else _dense_index(vectors)
+        self.lexical = LexicalIndex([c.text for c in chunks])
+        self.by_id = {c.id: i for i, c in enumerate(chunks)}
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def build(cls, docs: list[Document], embedder: Embedder, cfg: Config,
+              reuse: "Index | None" = None) -> "Index":
+        chunks = [c for d in docs for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
+        cache: dict[str, np.ndarray] = {}
+        if reuse is not None and reuse.manifest.get("embed_fingerprint") == embedder.fingerprint:
+            cache = {_chunk_key(embedder.fingerprint, c.text): reuse.vectors[i] for i, c in enumerate(reuse.chunks)}
+        keys = [_chunk_key(embedder.fingerprint, c.text) for c in chunks]
+        todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
+        if todo:
+            fresh = embedder.embed_documents([chunks[i].text for i in todo])
+            for i, vec in zip(todo, fresh):
+                cache[keys[i]] = vec
+        vectors = (np.stack([cache[k] for k in keys]).astype(np.float32) if chunks
+                   else np.zeros((0, embedder.dim), np.float32))
+        manifest = {
+            "format": FORMAT,
+            "embed_model": cfg.embed_model,
+            "embed_fingerprint": embedder.fingerprint,
+            "dim": int(embedder.dim),
+            "chunker": CHUNKER_VERSION,
+            "chunk_max_chars": cfg.chunk_max_chars,
+            "chunk_overlap_sentences": cfg.chunk_overlap_sentences,
+            "docs": {d.id: d.sha256 for d in docs},
+            "chunks": len(chunks),
+            "embedded": len(todo),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        return cls(docs, chunks, vectors, manifest)
+
+    def with_document(self, doc: Document, embedder: Embedder, cfg: Config) -> "Index":
+        """A new snapshot with `doc` added; only its chunks are embedded."""
+        for other in self.docs.values():
+            if other.sha256 == doc.sha256 or _sha(other.text.strip().encode()) == _sha(doc.text.strip().encode()):
+                raise CorpusError(f"this article is already indexed as {other.id}")
+        if doc.id in self.docs:
+            raise CorpusError(f"an article named {doc.id} is already indexed")
+        new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
+        new_vectors = embedder.embed_documents([c.text for c in new_chunks])
+        vectors = np.concatenate([self.vectors, new_vectors]).astype(np.float32)
+        manifest = dict(self.manifest, docs={**self.manifest["docs"], doc.id: doc.sha256},
+                        chunks=len(self.chunks) + len(new_chunks), embedded=len(new_chunks),
+                        created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        dense = None
+        if len(vectors) <= HNSW_ABOVE and len(self.vectors) <= HNSW_ABOVE:
+            import faiss
+
+            dense = faiss.clone_index(self.dense)
+            dense.add(new_vectors)
+        return Index(list(self.docs.values()) + [doc], self.chunks + new_chunks, vectors, manifest, dense)
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, root: Path) -> Path:
+        import faiss
+
+        root.mkdir(parents=True, exist_ok=True)
+        gen = root / f"g-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        tmp = root / (gen.name + ".tmp")
+        tmp.mkdir()
+        (tmp / "docs.jsonl").write_text(
+            "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in self.docs.values()), encoding="utf-8")
+        (tmp / "chunks.jsonl").write_text(
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.chunks), encoding="utf-8")
+        with (tmp / "vectors.npy").open("wb") as f:
+            np.save(f, self.vectors)
+        faiss.write_index(self.dense, str(tmp / "dense.faiss"))
+        manifest = dict(self.manifest, files={p.name: _sha_file(p) for p in sorted(tmp.iterdir())})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        for p in tmp.iterdir():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+        tmp.rename(gen)
+        pointer = root / "CURRENT.tmp"
+        pointer.write_text(gen.name)
+        with pointer.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(pointer, root / "CURRENT")
+        self.manifest = manifest
+        for old in root.iterdir():  # earlier generations and leftovers of interrupted writes
+            if old.is_dir() and old.name.startswith("g-") and old.name != gen.name:
+                shutil.rmtree(old, ignore_errors=True)
+        return gen
+
+    @classmethod
+    def load(cls, root: Path) -> "Index":
+        """Load the live generation; raises IndexError_ saying what is wrong."""
+        import faiss
+
+        try:
+            gen = root / (root / "CURRENT").read_text().strip()
+            manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise IndexError_(f"no usable index in {root} ({err.__class__.__name__})") from None
+        if manifest.get("format") != FORMAT:
+            raise IndexError_("index format changed")
+        for name, digest in manifest.get("files", {}).items():
+            path = gen / name
+            if not path.is_file() or _sha_file(path) != digest:
+                raise IndexError_(f"index file {name} is missing or does not match its checksum")
+        try:
+            docs = [Document(**{**d, "spans": tuple(map(tuple, d["spans"]))})
+                    for d in map(json.loads, (gen / "docs.jsonl").read_text(encoding="utf-8").splitlines())]
+            chunks = [Chunk(**{**c, "sentences": tuple(map(tuple, c["sentences"]))})
+                      for c in map(json.loads, (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines())]
+            vectors = np.load(gen / "vectors.npy")
+            dense = faiss.read_index(str(gen / "dense.faiss"))
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+            raise IndexError_(f"index files are unreadable ({err})") from None
+        if len(chunks) != len(vectors) or dense.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
+            raise IndexError_("index files disagree on the number of chunks")
+        return cls(docs, chunks, vectors, manifest, dense)
+
+    def staleness(self, cfg: Config, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
+        """Why this index does not fit the configuration and corpus, or None when it does."""
+        m = self.manifest
+        if m.get("embed_fingerprint") != embedder_fingerprint or m.get("embed_model") != cfg.embed_model:
+            return "it was built with another embedding model"
+        if m.get("chunker") != CHUNKER_VERSION or m.get("chunk_max_chars") != cfg.chunk_max_chars \
+                or m.get("chunk_overlap_sentences") != cfg.chunk_overlap_sentences:
+            return "the chunker or its settings changed"
+        if m.get("docs") != hashes:
+            changed = sorted(set(m.get("docs", {}).items()) ^ set(hashes.items()))
+            return "the corpus changed (" + ", ".join(sorted({k for k, _ in changed}))[:200] + ")"
+        return None
+
+
+_build_lock = threading.Lock()
+
+
+def load_documents(cfg: Config) -> list[Document]:
+    docs, seen = [], {}
+    for folder in corpus_dirs(cfg):
+        for path in corpus_files(folder):
+            if path.stem in seen:
+                raise CorpusError(f"two articles are named {path.stem} ({seen[path.stem]} and {path})")
+            seen[path.stem] = path
+            docs.append(make_document(path.stem, decode(path.read_bytes(), path.name), str(path)))
+    if not docs:
+        raise CorpusError(f"no .txt or .md articles in {', '.join(map(str, corpus_dirs(cfg))) or cfg.seeds_dir}")
+    return docs
+
+
+def load_or_build(cfg: Config, embedder: Embedder, rebuild: bool = False, log=None) -> Index:
+    """The index for `cfg`: loaded when fresh and intact, otherwise (re)built and saved."""
+    say = log or (lambda msg: print(f"[qa index] {msg}", file=sys.stderr, flush=True))
+    with _build_lock:
+        hashes = corpus_hashes(cfg)
+        old = None
+        try:
+            old = Index.load(cfg.index_dir)
+            reason = "a rebuild was requested" if rebuild else old.staleness(cfg, embedder.fingerprint, hashes)
+        except IndexError_ as err:
+            reason = str(err)
+        if old is not None and reason is None:
+            return old
+        say(f"building the index: {reason}")
+        started = time.perf_counter()
+        index = Index.build(load_documents(cfg), embedder, cfg, reuse=old)
+        index.save(cfg.index_dir)
+        say(f"indexed {len(index.docs)} articles, {len(index.chunks)} chunks "
+            f"({index.manifest['embedded']} embedded) in {time.perf_counter() - started:.1f} s")
+        return index

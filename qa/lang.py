@@ -1,0 +1,76 @@
+"""Language identification for questions and documents.
+
+Scripts decide first (Han → zh, Arabic → ar, Kana → ja, Hangul → ko, Cyrillic → ru), because a
+Chinese question full of Latin names ("OpenAI 的 CEO 是谁？") is still Chinese. Among Latin-script
+languages, lingua decides: it is the most accurate maintained detector for short text, and it
+ships its models inside the wheel (no download).
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+
+NAMES = {
+    "en": "English", "de": "German", "zh": "Chinese", "ar": "Arabic", "fr": "French",
+    "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian",
+    "ja": "Japanese", "ko": "Korean", "tr": "Turkish", "pl": "Polish",
+}
+_LATIN = ("en", "de", "fr", "es", "it", "pt", "nl", "tr", "pl")
+_PRIOR = {"en": 2.0, "de": 2.0}
+
+
+def _script_counts(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        o = ord(ch)
+        if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF:
+            key = "han"
+        elif 0x3040 <= o <= 0x30FF:
+            key = "kana"
+        elif 0xAC00 <= o <= 0xD7AF or 0x1100 <= o <= 0x11FF:
+            key = "hangul"
+        elif 0x0600 <= o <= 0x06FF or 0x0750 <= o <= 0x077F or 0xFB50 <= o <= 0xFEFF:
+            key = "arabic"
+        elif 0x0400 <= o <= 0x04FF:
+            key = "cyrillic"
+        elif "LATIN" in unicodedata.name(ch, ""):
+            key = "latin"
+        else:
+            key = "other"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@functools.lru_cache(maxsize=1)
+def _lingua():
+    from lingua import Language, LanguageDetectorBuilder
+
+    langs = [Language.from_iso_code_639_1(getattr(__import__("lingua").IsoCode639_1, c.upper())) for c in _LATIN]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def detect(text: str, default: str = "en") -> str:
+    counts = _script_counts(text)
+    letters = sum(counts.values())
+    if not letters:
+        return default
+    if counts.get("kana", 0):
+        return "ja"
+    for script, code in (("hangul", "ko"), ("han", "zh"), ("arabic", "ar"), ("cyrillic", "ru")):
+        # CJK characters carry a word each; one fifth of the letters is plenty to decide.
+        if counts.get(script, 0) >= max(1, letters * (0.15 if script == "han" else 0.3)):
+            return code
+    # Short questions are ambiguous between Latin-script languages ("Was plant Murati?"); lean
+    # towards the languages the product is built for when lingua's confidence is close.
+    scores = {
+        c.language.iso_code_639_1.name.lower(): c.value * _PRIOR.get(c.language.iso_code_639_1.name.lower(), 1.0)
+        for c in _lingua().compute_language_confidence_values(text)
+    }
+    return max(scores, key=scores.get) if scores and max(scores.values()) > 0 else default
+
+
+def name(code: str) -> str:
+    return NAMES.get(code, code)

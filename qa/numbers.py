@@ -1,0 +1,85 @@
+"""Numbers across languages and formats, as values: "66亿" = "6.6 billion" = "6,6 Milliarden" =
+"6.6 مليار" = 6.6e9. Used to check that every number an answer states is one its passages state.
+
+Decimal separators: a separator followed by exactly three digits groups thousands ("1,000",
+"1.000"); otherwise it is a decimal mark ("14,3", "4.4"). German "Billion" is 10^12.
+Chinese numerals (三, 十一, 两千) are converted with cn2an, the maintained converter.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SCALES = {
+    # English
+    "thousand": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9, "trillion": 1e12,
+    "mn": 1e6, "bn": 1e9,
+    # German
+    "tausend": 1e3, "mio": 1e6, "million_de": 1e6, "millionen": 1e6, "milliarde": 1e9, "milliarden": 1e9,
+    "mrd": 1e9, "billionen": 1e12,
+    # Arabic
+    "ألف": 1e3, "آلاف": 1e3, "مليون": 1e6, "ملايين": 1e6, "مليار": 1e9, "مليارات": 1e9, "بليون": 1e9,
+    "تريليون": 1e12,
+    # Chinese (after a number)
+    "千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8, "万亿": 1e12,
+}
+_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20,
+    "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8,
+    "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "zwanzig": 20,
+    "واحد": 1, "اثنان": 2, "اثنين": 2, "ثلاثة": 3, "ثلاث": 3, "أربعة": 4, "خمسة": 5, "ستة": 6,
+    "سبعة": 7, "سبع": 7, "ثمانية": 8, "تسعة": 9, "عشرة": 10, "عشر": 10, "أحد عشر": 11, "اثني عشر": 12,
+}
+_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+_NUM = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)\s*"
+    r"(万亿|百万|千万|[千万亿]|thousand|millions?|billions?|trillion|mn|bn|tausend|mio\.?|millionen|million|"
+    r"milliarden?|mrd\.?|billionen|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
+    re.IGNORECASE,
+)
+_CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:[万亿])?")
+_WORD = re.compile(r"\b(" + "|".join(sorted((w for w in _WORDS if " " not in w), key=len, reverse=True)) + r")\b",
+                   re.IGNORECASE)
+
+
+def _parse_digits(raw: str) -> float:
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", raw):
+        return float(re.sub(r"[.,]", "", raw))
+    return float(raw.replace(",", "."))
+
+
+def extract(text: str, words: bool = True) -> list[float]:
+    """Every numeric value stated in `text` (digits with scale words, Chinese numerals, and,
+    when `words`, number words one–twelve in English, German and Arabic)."""
+    text = text.translate(_ARABIC_INDIC)
+    values: list[float] = []
+    for m in _NUM.finditer(text):
+        value = _parse_digits(m.group(1))
+        scale = (m.group(2) or "").lower().rstrip(".")
+        if scale:
+            value *= _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+        values.append(value)
+    for m in _CN_NUM.finditer(text):
+        token = m.group()
+        if len(token) == 1 and token in "十百千万亿":
+            continue
+        try:
+            import cn2an
+
+            values.append(float(cn2an.cn2an(token, "smart")))
+        except (ValueError, KeyError, IndexError):
+            continue
+    if words:
+        for m in _WORD.finditer(text):
+            values.append(float(_WORDS[m.group(1).lower()]))
+    return values
+
+
+def same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def supported(claimed: list[float], stated: list[float]) -> list[float]:
+    """The claimed values that no stated value equals (an empty list means all are supported)."""
+    return [c for c in claimed if not any(same(c, s) for s in stated)]

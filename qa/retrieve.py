@@ -1,0 +1,70 @@
+"""Retrieval: dense (FAISS) + lexical (BM25), fused by reciprocal rank, then diversified.
+
+Diversification keeps a passage out of the final list when it says the same thing as one
+already chosen: a translation of it (000 and 001 are one article in German and Arabic) or an
+overlapping neighbour. "Same thing" is judged on the chunk vectors already in the index
+(cosine ≥ DUPLICATE_COSINE), so nothing is embedded at query time but the question.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import Config
+from .embed import Embedder
+from .index import Index
+from .types import Passage
+
+DUPLICATE_COSINE = 0.90
+
+
+def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
+    """Reciprocal rank fusion: score(d) = Σ 1 / (k + rank of d in each ranking), ranks from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def diversify(order: list[int], vectors: np.ndarray, limit: int, threshold: float = DUPLICATE_COSINE) -> list[int]:
+    chosen: list[int] = []
+    for i in order:
+        if all(float(vectors[i] @ vectors[j]) < threshold for j in chosen):
+            chosen.append(i)
+            if len(chosen) == limit:
+                break
+    return chosen
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, cfg: Config):
+        self.index, self.embedder, self.cfg = index, embedder, cfg
+
+    def query_vector(self, query: str) -> np.ndarray:
+        return self.embedder.embed_queries([query])[0]
+
+    def search(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Passage]:
+        k = k or self.cfg.top_k
+        index = self.index
+        if not index.chunks:
+            return []
+        qv = self.query_vector(query) if vector is None else vector
+        n_dense = min(self.cfg.dense_k, len(index.chunks))
+        scores, ids = index.dense.search(qv[None, :].astype(np.float32), n_dense)
+        dense_rank = [int(i) for i in ids[0] if i >= 0]
+        rankings = [dense_rank]
+        if self.cfg.use_lexical:
+            rankings.append([i for i, _ in index.lexical.search(query, self.cfg.lexical_k)])
+        fused = rrf(rankings, self.cfg.rrf_k)
+        order = sorted(fused, key=lambda i: (-fused[i], i))
+        chosen = diversify(order, index.vectors, k)
+        cos = index.vectors[chosen] @ qv if chosen else np.zeros(0)
+        return [Passage(chunk=index.chunks[i], score=fused[i], dense=float(c)) for i, c in zip(chosen, cos)]
+
+    def relevance(self, query_vector: np.ndarray) -> float:
+        """Cosine of the best-matching chunk: how much the corpus has to say about the query."""
+        if not self.index.chunks:
+            return -1.0
+        scores, _ = self.index.dense.search(query_vector[None, :].astype(np.float32), 1)
+        return float(scores[0][0])
