@@ -21,7 +21,7 @@ from . import cite
 from .config import MAX_QUESTION_CHARS, Config, load_config
 from .corpus import CorpusError, decode, make_document
 from .embed import make_embedder
-from .generate import build_messages, make_generator
+from .generate import build_messages, make_generator, rewrite_request
 from .index import Index, load_or_build
 from .lang import detect
 from .retrieve import Retriever, rrf
@@ -136,7 +136,7 @@ class Assistant:
             cv = retriever.query_vector(combined)
             relevance = max(relevance, retriever.relevance(cv))
             more = retriever.search(combined, vector=cv)
-            fused = rrf([[p.chunk.id for p in more], [p.chunk.id for p in passages]])
+            fused = rrf([[p.chunk.id for p in more], [p.chunk.id for p in passages]], self.cfg.rrf_k)
             pool = {p.chunk.id: p for p in passages + more}
             passages = [pool[i] for i in sorted(fused, key=lambda i: -fused[i])][: self.cfg.top_k]
         return passages, relevance, qv
@@ -160,8 +160,8 @@ class Assistant:
 
         t = time.perf_counter()
         raw, held = [], ""
-        for delta in self.generator.stream(build_messages(question, passages, lang, history),
-                                           self.cfg.max_tokens, self.cfg.temperature):
+        messages = build_messages(question, passages, lang, history)
+        for delta in self.generator.stream(messages, self.cfg.max_tokens, self.cfg.temperature):
             if "ttft" not in timings:
                 timings["ttft"] = time.perf_counter() - started
             raw.append(delta)
@@ -174,6 +174,11 @@ class Assistant:
             else:
                 yield delta
         text = "".join(raw)
+        if self.cfg.verify and self._wrong_language(text, lang):
+            # The model answered in the passages' language: ask once for a rewrite.
+            text = "".join(self.generator.stream(rewrite_request(messages, text, lang),
+                                                 self.cfg.max_tokens, self.cfg.temperature))
+            timings["rewrite"] = time.perf_counter() - t
         timings["generate"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -182,6 +187,13 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         answer.timings = timings
         yield answer
+
+    @staticmethod
+    def _wrong_language(text: str, lang: str) -> bool:
+        plain = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", text).strip()
+        if cite.is_refusal(text) or sum(ch.isalpha() for ch in plain) < 20:
+            return False
+        return detect(plain) != lang
 
     def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Index) -> Answer:
         if cite.is_refusal(text):

@@ -14,9 +14,16 @@ import re
 
 from .types import Chunk, Document
 
-CHUNKER_VERSION = "sent-v2"
+CHUNKER_VERSION = "sent-v3"
+# How a chunk is turned into the text that is embedded (see embedding_text). Vectors are reused
+# across rebuilds only when this matches, so a change here re-embeds everything.
+EMBED_TEXT_VERSION = "prev-sentence-v1"
 _PYSBD_LANGS = {"en", "de", "zh", "ar", "fr", "es", "it", "nl", "ru", "ja", "pl", "fa", "el", "hi"}
 _CLAUSE_END = re.compile(r"[،,;:]\s*$")  # pysbd splits after the Arabic comma; rejoin those
+# Closing quotes/brackets that pysbd leaves at the start of the next sentence ("…ist.“ Andere",
+# "好。”然后"); they belong to the sentence they close. German closes „…“ with “.
+_CLOSERS = "”’」』）)"
+_WORD = re.compile(r"\w")
 
 
 @functools.lru_cache(maxsize=16)
@@ -49,9 +56,16 @@ def split_sentences(text: str, start: int, end: int, lang: str) -> list[tuple[in
         raw = text[s:e]
         s += len(raw) - len(raw.lstrip())
         e -= len(raw) - len(raw.rstrip())
+        if spans and s == spans[-1][1]:  # glued to the previous sentence: move its closers there
+            k = s
+            while k < e and text[k] in _CLOSERS + ("“‘" if lang == "de" else ""):
+                k += 1
+            if k > s:
+                spans[-1] = (spans[-1][0], k)
+                s = k + len(text[k:e]) - len(text[k:e].lstrip())
         if e <= s:
             continue
-        if spans and _CLAUSE_END.search(text[spans[-1][0] : spans[-1][1]]):
+        if spans and (_CLAUSE_END.search(text[spans[-1][0] : spans[-1][1]]) or not _WORD.search(text[s:e])):
             spans[-1] = (spans[-1][0], e)
         else:
             spans.append((s, e))
@@ -69,9 +83,13 @@ def chunk_document(doc: Document, max_chars: int = 360, overlap: int = 1) -> lis
     for sent in sentences:
         w = weight(doc.text[sent[0] : sent[1]])
         new_para = bool(current) and sent[2] != current[-1][2]
-        if current and (size + w > max_chars or (new_para and size >= max_chars / 2)):
+        # removed boilerplate between the two sentences: a chunk must not span (and so contain) it
+        gap = bool(current) and bool(doc.text[current[-1][1] : sent[0]].strip())
+        if current and (gap or size + w > max_chars or (new_para and size >= max_chars / 2)):
             groups.append(current)
             carry = current[-overlap:] if overlap and not new_para and len(current) > overlap else []
+            if sum(weight(doc.text[a:b]) for a, b, _ in carry) + w > max_chars:
+                carry = []  # the overlap would push the next chunk over its budget
             current, size = list(carry), sum(weight(doc.text[a:b]) for a, b, _ in carry)
         current.append(sent)
         size += w
@@ -93,3 +111,16 @@ def chunk_document(doc: Document, max_chars: int = 360, overlap: int = 1) -> lis
             )
         )
     return chunks
+
+
+def embedding_text(doc: Document, chunk: Chunk, max_context: int = 200) -> str:
+    """The text a chunk is embedded as: the chunk, preceded by the sentence before it when the
+    chunk starts inside a paragraph. A chunk that continues a thought ("Er sagte: …") is then
+    found by the question about whoever the previous sentence names; the model still sees only
+    the chunk itself."""
+    para_start = max((s for s, _ in doc.spans if s <= chunk.start), default=chunk.start)
+    if not doc.text[para_start : chunk.start].strip():
+        return chunk.text
+    before = split_sentences(doc.text, para_start, chunk.start, doc.lang)
+    context = doc.text[before[-1][0] : before[-1][1]] if before else doc.text[para_start : chunk.start]
+    return f"{context.strip()[-max_context:]} {chunk.text}"

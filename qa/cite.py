@@ -61,6 +61,7 @@ def abstain_text(lang: str) -> str:
 class Claim:
     text: str  # the sentence without markers
     cited: list[int]  # 1-based passage numbers as written by the model (valid ones only)
+    repaired: bool = False  # a number was rewritten from the passage's value
 
 
 def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
@@ -121,39 +122,69 @@ class Verifier:
               question: str, lang: str) -> list[Verdict]:
         if not claims:
             return []
+        stated = [numbers.extract(p.chunk.text) for p in passages]
+        texts = [p.chunk.text.lower() for p in passages]
+        haystack = " ".join(texts) + " " + question.lower()
+        question_numbers = numbers.extract(question)
+        question_tokens = set(tokenize(question))
+        claims = [self._repair_numbers(c, stated, question_numbers, lang) for c in claims]
         vectors = self.embedder.embed_queries([c.text for c in claims])
         sims = vectors @ passage_vectors.T  # claims × passages
-        stated = [numbers.extract(p.chunk.text) for p in passages]
-        haystack = " ".join(p.chunk.text for p in passages).lower() + " " + question.lower()
-        question_numbers = numbers.extract(question)
         verdicts = []
         for ci, claim in enumerate(claims):
             cite = list(claim.cited)
             problem = ""
             claimed = [v for v in numbers.extract(claim.text) if not any(numbers.same(v, q) for q in question_numbers)]
+            names = _names(claim.text)
+            known = [n for n in names if n.lower() in " ".join(texts)]
+            number_evidence = False
             if claimed:
+                # passages stating every number of the claim, and every corpus name it pairs them with
                 ok = [j + 1 for j in range(len(passages)) if not numbers.supported(claimed, stated[j])]
-                if not any(n in ok for n in cite):
-                    if ok:
-                        cite = [max(ok, key=lambda n: sims[ci, n - 1])]
-                    else:
-                        missing = numbers.supported(claimed, [v for vs in stated for v in vs])
-                        problem = f"number not in the passages: {', '.join(f'{v:g}' for v in missing) or claimed}"
+                together = [n for n in ok if all(k.lower() in texts[n - 1] for k in known)]
+                if together:
+                    number_evidence = True
+                    if not any(n in together for n in cite):
+                        cite = [max(together, key=lambda n: sims[ci, n - 1])]
+                elif ok:
+                    problem = (f"the passages do not state {', '.join(f'{v:g}' for v in claimed)} "
+                               f"together with {', '.join(known)}")
+                else:
+                    missing = numbers.supported(claimed, [v for vs in stated for v in vs])
+                    problem = f"number not in the passages: {', '.join(f'{v:g}' for v in missing) or claimed}"
             if not problem:
-                unknown = [n for n in _names(claim.text) if n.lower() not in haystack]
+                unknown = [n for n in names if n.lower() not in haystack]
                 if unknown:
                     problem = f"name not in the passages: {', '.join(unknown)}"
+            if not problem and not claimed and not (set(tokenize(claim.text)) - question_tokens):
+                problem = "adds nothing to the question"
             if not problem and lang in ("zh", "ar", "ja", "ko", "ru") and detect(claim.text) != lang:
                 problem = "sentence is not in the question's language"
             best = int(np.argmax(sims[ci]))
             support = max((float(sims[ci, n - 1]) for n in cite), default=-1.0)
-            if not problem and support < self.threshold:
+            if not problem and support < self.threshold and not number_evidence:
                 if sims[ci, best] >= self.threshold:
                     cite, support = [best + 1], float(sims[ci, best])
                 else:
                     problem = f"not supported by the passages (similarity {max(support, float(sims[ci, best])):.2f})"
             verdicts.append(Verdict(claim=claim, cite=cite, support=support, problem=problem))
         return verdicts
+
+    @staticmethod
+    def _repair_numbers(claim: Claim, stated: list[list[float]], question_numbers: list[float],
+                        lang: str) -> Claim:
+        """Fix a number whose digits match a passage's but whose magnitude is wrong (66亿 written
+        as "66 billion" instead of 6.6 billion): rewrite it from the passage's value."""
+        every = [v for vs in stated for v in vs]
+        text = claim.text
+        for start, end, value in reversed(numbers.spans(text)):
+            if any(numbers.same(value, v) for v in every + question_numbers):
+                continue
+            candidates = {round(v, 6) for v in every
+                          if numbers.significant(v) == numbers.significant(value) and v >= 1000}
+            if len(candidates) == 1 and value >= 1000:
+                text = text[:start] + numbers.render(candidates.pop(), lang) + text[end:]
+        return claim if text == claim.text else Claim(text=text, cited=claim.cited, repaired=True)
 
 
 def _quote_span(passage: Passage, claim_text: str, question: str) -> tuple[int, int]:
@@ -188,6 +219,8 @@ def assemble(verdicts: list[Verdict], passages: list[Passage], docs: dict[str, D
         if not v.cite and verify:
             notes.append(f"removed “{v.claim.text}”: no citation")
             continue
+        if v.claim.repaired:
+            notes.append(f"number corrected from the passage: “{v.claim.text}”")
         markers = []
         for n in v.cite:
             if n not in numbering:

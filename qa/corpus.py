@@ -9,6 +9,7 @@ Offsets always point into the unchanged file text.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import re
@@ -116,12 +117,18 @@ def _date(text: str, spans: list[tuple[int, int]]) -> str | None:
 
 
 def decode(data: bytes, name: str = "document") -> str:
-    """Bytes → text. UTF-8 (with or without BOM) first; otherwise a legacy encoding when one is
-    detected with confidence (GB18030, Windows-1256, …); otherwise refuse."""
+    """Bytes → text. UTF-8 (with or without BOM) or UTF-16 with BOM first; otherwise a legacy
+    encoding when one is detected with confidence (GB18030, Windows-1256, …); otherwise refuse."""
     if not data.strip():
         raise CorpusError(f"{name} is empty")
     if len(data) > MAX_DOC_BYTES:
         raise CorpusError(f"{name} is {len(data):,} bytes; the limit is {MAX_DOC_BYTES:,}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows "Unicode" text
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise CorpusError(f"{name} starts like UTF-16 text but is not valid UTF-16") from None
+        return _checked(text, name)
     if b"\x00" in data[:8192]:
         raise CorpusError(f"{name} looks binary (it contains NUL bytes); upload a .txt or .md file")
     try:
@@ -133,6 +140,11 @@ def decode(data: bytes, name: str = "document") -> str:
         if best is None or best.encoding is None:
             raise CorpusError(f"{name} is not UTF-8 and its encoding could not be recognised") from None
         text = str(best)
+    return _checked(text, name)
+
+
+def _checked(text: str, name: str) -> str:
+    """Decoded text, NFC-normalised, refused when it is mostly control characters or too short."""
     text = unicodedata.normalize("NFC", text) if not unicodedata.is_normalized("NFC", text) else text
     bad = sum(1 for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\n\r\t")
     if bad > max(8, len(text) // 100):

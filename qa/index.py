@@ -16,6 +16,7 @@ every file must match the checksum recorded in the manifest; otherwise the index
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, chunk_document
+from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text
 from .config import Config
 from .corpus import CorpusError, corpus_files, decode, make_document
 from .embed import Embedder
@@ -37,6 +38,7 @@ from .lexical import LexicalIndex
 from .types import Chunk, Document
 
 FORMAT = 1
+DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss")
 HNSW_ABOVE = 50_000  # exact search below this many vectors, HNSW above
 
 
@@ -58,6 +60,12 @@ def _sha_file(path: Path) -> str:
 
 def _chunk_key(fingerprint: str, text: str) -> str:
     return _sha(f"{fingerprint}\n{text}".encode("utf-8"))
+
+
+def _text_key(text: str) -> str:
+    """Identity of an article's text regardless of encoding, line endings and spacing, so a
+    re-encoded or re-saved copy of an indexed article is recognised as a duplicate."""
+    return _sha(" ".join(text.replace("\ufeff", "").split()).encode("utf-8"))
 
 
 def corpus_dirs(cfg: Config) -> list[Path]:
@@ -107,12 +115,16 @@ class Index:
               reuse: "Index | None" = None) -> "Index":
         chunks = [c for d in docs for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
         cache: dict[str, np.ndarray] = {}
-        if reuse is not None and reuse.manifest.get("embed_fingerprint") == embedder.fingerprint:
-            cache = {_chunk_key(embedder.fingerprint, c.text): reuse.vectors[i] for i, c in enumerate(reuse.chunks)}
-        keys = [_chunk_key(embedder.fingerprint, c.text) for c in chunks]
+        if (reuse is not None and reuse.manifest.get("embed_fingerprint") == embedder.fingerprint
+                and reuse.manifest.get("embed_text") == EMBED_TEXT_VERSION):
+            cache = {_chunk_key(embedder.fingerprint, embedding_text(reuse.docs[c.doc_id], c)): reuse.vectors[i]
+                     for i, c in enumerate(reuse.chunks) if c.doc_id in reuse.docs}
+        by_id = {d.id: d for d in docs}
+        texts = [embedding_text(by_id[c.doc_id], c) for c in chunks]
+        keys = [_chunk_key(embedder.fingerprint, t) for t in texts]
         todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
         if todo:
-            fresh = embedder.embed_documents([chunks[i].text for i in todo])
+            fresh = embedder.embed_documents([texts[i] for i in todo])
             for i, vec in zip(todo, fresh):
                 cache[keys[i]] = vec
         vectors = (np.stack([cache[k] for k in keys]).astype(np.float32) if chunks
@@ -123,6 +135,7 @@ class Index:
             "embed_fingerprint": embedder.fingerprint,
             "dim": int(embedder.dim),
             "chunker": CHUNKER_VERSION,
+            "embed_text": EMBED_TEXT_VERSION,
             "chunk_max_chars": cfg.chunk_max_chars,
             "chunk_overlap_sentences": cfg.chunk_overlap_sentences,
             "docs": {d.id: d.sha256 for d in docs},
@@ -134,13 +147,14 @@ class Index:
 
     def with_document(self, doc: Document, embedder: Embedder, cfg: Config) -> "Index":
         """A new snapshot with `doc` added; only its chunks are embedded."""
+        key = _text_key(doc.text)
         for other in self.docs.values():
-            if other.sha256 == doc.sha256 or _sha(other.text.strip().encode()) == _sha(doc.text.strip().encode()):
+            if other.sha256 == doc.sha256 or _text_key(other.text) == key:
                 raise CorpusError(f"this article is already indexed as {other.id}")
         if doc.id in self.docs:
             raise CorpusError(f"an article named {doc.id} is already indexed")
         new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
-        new_vectors = embedder.embed_documents([c.text for c in new_chunks])
+        new_vectors = embedder.embed_documents([embedding_text(doc, c) for c in new_chunks])
         vectors = np.concatenate([self.vectors, new_vectors]).astype(np.float32)
         manifest = dict(self.manifest, docs={**self.manifest["docs"], doc.id: doc.sha256},
                         chunks=len(self.chunks) + len(new_chunks), embedded=len(new_chunks),
@@ -158,6 +172,15 @@ class Index:
         import faiss
 
         root.mkdir(parents=True, exist_ok=True)
+        # One writer at a time, across processes too: the cleanup below must not remove a
+        # generation another process is still writing or has just made current.
+        with open(root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._save_locked(root)
+
+    def _save_locked(self, root: Path) -> Path:
+        import faiss
+
         gen = root / f"g-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         tmp = root / (gen.name + ".tmp")
         tmp.mkdir()
@@ -191,13 +214,21 @@ class Index:
         import faiss
 
         try:
-            gen = root / (root / "CURRENT").read_text().strip()
+            name = (root / "CURRENT").read_text().strip()
+            if not name.startswith("g-") or "/" in name or "\\" in name or name.endswith(".tmp"):
+                raise ValueError(f"CURRENT names no generation ({name[:40]!r})")
+            gen = root / name
             manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("manifest.json is not an object")
         except (OSError, ValueError) as err:
-            raise IndexError_(f"no usable index in {root} ({err.__class__.__name__})") from None
+            raise IndexError_(f"no usable index in {root} ({err.__class__.__name__}: {err})") from None
         if manifest.get("format") != FORMAT:
             raise IndexError_("index format changed")
-        for name, digest in manifest.get("files", {}).items():
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not set(DATA_FILES) <= set(files):
+            raise IndexError_("the index manifest does not list the checksums of all index files")
+        for name, digest in files.items():
             path = gen / name
             if not path.is_file() or _sha_file(path) != digest:
                 raise IndexError_(f"index file {name} is missing or does not match its checksum")
@@ -212,6 +243,11 @@ class Index:
             raise IndexError_(f"index files are unreadable ({err})") from None
         if len(chunks) != len(vectors) or dense.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
             raise IndexError_("index files disagree on the number of chunks")
+        if vectors.ndim != 2 or vectors.shape[1] != manifest.get("dim") or dense.d != manifest.get("dim"):
+            raise IndexError_("index vectors do not have the dimension recorded in the manifest")
+        ids = {d.id for d in docs}
+        if ids != set(manifest.get("docs") or {}) or any(c.doc_id not in ids for c in chunks):
+            raise IndexError_("index files disagree on the list of articles")
         return cls(docs, chunks, vectors, manifest, dense)
 
     def staleness(self, cfg: Config, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
@@ -219,7 +255,7 @@ class Index:
         m = self.manifest
         if m.get("embed_fingerprint") != embedder_fingerprint or m.get("embed_model") != cfg.embed_model:
             return "it was built with another embedding model"
-        if m.get("chunker") != CHUNKER_VERSION or m.get("chunk_max_chars") != cfg.chunk_max_chars \
+        if m.get("chunker") != CHUNKER_VERSION or m.get("embed_text") != EMBED_TEXT_VERSION or m.get("chunk_max_chars") != cfg.chunk_max_chars \
                 or m.get("chunk_overlap_sentences") != cfg.chunk_overlap_sentences:
             return "the chunker or its settings changed"
         if m.get("docs") != hashes:
@@ -231,17 +267,31 @@ class Index:
 _build_lock = threading.Lock()
 
 
-def load_documents(cfg: Config) -> list[Document]:
-    docs, seen = [], {}
+def read_corpus(cfg: Config) -> tuple[list[Document], dict[str, str]]:
+    """The corpus documents and the sha256 of each file's bytes (what the manifest records, so a
+    file stored as GB18030, with a BOM or not NFC-normalised does not look changed on every load).
+    Raises CorpusError naming the file when one is unusable or repeats another article."""
+    docs, hashes, seen, texts = [], {}, {}, {}
     for folder in corpus_dirs(cfg):
         for path in corpus_files(folder):
             if path.stem in seen:
                 raise CorpusError(f"two articles are named {path.stem} ({seen[path.stem]} and {path})")
             seen[path.stem] = path
-            docs.append(make_document(path.stem, decode(path.read_bytes(), path.name), str(path)))
+            data = path.read_bytes()
+            doc = make_document(path.stem, decode(data, path.name), str(path))
+            key = _text_key(doc.text)
+            if key in texts:
+                raise CorpusError(f"{path} repeats the article {texts[key]}; remove one of the two files")
+            texts[key] = path
+            docs.append(doc)
+            hashes[doc.id] = _sha(data)
     if not docs:
         raise CorpusError(f"no .txt or .md articles in {', '.join(map(str, corpus_dirs(cfg))) or cfg.seeds_dir}")
-    return docs
+    return docs, hashes
+
+
+def load_documents(cfg: Config) -> list[Document]:
+    return read_corpus(cfg)[0]
 
 
 def load_or_build(cfg: Config, embedder: Embedder, rebuild: bool = False, log=None) -> Index:
@@ -259,7 +309,9 @@ def load_or_build(cfg: Config, embedder: Embedder, rebuild: bool = False, log=No
             return old
         say(f"building the index: {reason}")
         started = time.perf_counter()
-        index = Index.build(load_documents(cfg), embedder, cfg, reuse=old)
+        docs, file_hashes = read_corpus(cfg)
+        index = Index.build(docs, embedder, cfg, reuse=old)
+        index.manifest["docs"] = file_hashes
         index.save(cfg.index_dir)
         say(f"indexed {len(index.docs)} articles, {len(index.chunks)} chunks "
             f"({index.manifest['embedded']} embedded) in {time.perf_counter() - started:.1f} s")

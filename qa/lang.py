@@ -9,6 +9,7 @@ ships its models inside the wheel (no download).
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 NAMES = {
@@ -18,6 +19,16 @@ NAMES = {
 }
 _LATIN = ("en", "de", "fr", "es", "it", "pt", "nl", "tr", "pl")
 _PRIOR = {"en": 2.0, "de": 2.0}
+# Function words found in only one of English and German. lingua is unreliable on a three-word
+# question ("Was plant Murati?" scores en > de); when it picks one of the two, these cues decide.
+_CUES = {
+    "de": frozenset("ist sind und nicht der dem ein eine einen einem wer wie warum wieso weshalb wohin "
+                    "woher welche welcher welches wann hat haben hatte wurde wird für über auf bei nach "
+                    "sich auch noch viel viele".split()),
+    "en": frozenset("the what who whom why how which where when did does do is are and of to has have "
+                    "had been were".split()),
+}
+_EN_AFTER_WAS = frozenset("the a an he she it they there this that his her its their any anyone one".split())
 
 
 def _script_counts(text: str) -> dict[str, int]:
@@ -69,7 +80,23 @@ def detect(text: str, default: str = "en") -> str:
         c.language.iso_code_639_1.name.lower(): c.value * _PRIOR.get(c.language.iso_code_639_1.name.lower(), 1.0)
         for c in _lingua().compute_language_confidence_values(text)
     }
-    return max(scores, key=scores.get) if scores and max(scores.values()) > 0 else default
+    best = max(scores, key=scores.get) if scores and max(scores.values()) > 0 else default
+    return (_en_de_cue(text) or best) if best in ("en", "de") else best
+
+
+def _en_de_cue(text: str) -> str | None:
+    """"en" or "de" when a short text has function words of only that language, else None."""
+    words = re.findall(r"[^\W\d_]+", text)
+    if len(words) > 20:  # longer text: lingua is reliable
+        return None
+    lower = [w.lower() for w in words]
+    hits = {code: sum(w in cue for w in lower) for code, cue in _CUES.items()}
+    # German "Was" opens a question followed by its verb, English "Was" by its subject
+    if len(words) >= 2 and lower[0] == "was" and words[1].islower() and lower[1] not in _EN_AFTER_WAS:
+        hits["de"] += 1
+    if bool(hits["de"]) != bool(hits["en"]):
+        return "de" if hits["de"] else "en"
+    return None
 
 
 def name(code: str) -> str:

