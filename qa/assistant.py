@@ -125,20 +125,24 @@ class Assistant:
         return doc_id
 
     # -- answering ----------------------------------------------------------------------------
-    def retrieve(self, question: str, history: list[dict] | None = None) -> tuple[list[Passage], float, np.ndarray]:
+    def retrieve(self, question: str, history: list[dict] | None = None,
+                 k: int | None = None) -> tuple[list[Passage], float, np.ndarray]:
+        """Passages for a question (top `k`, default Config.top_k), the relevance of the best
+        match, and the query vector."""
+        k = k or self.cfg.top_k
         retriever = Retriever(self.index, self.embedder, self.cfg)
         previous = [t["content"] for t in (history or []) if t.get("role") == "user" and t.get("content")]
         qv = retriever.query_vector(question)
         relevance = retriever.relevance(qv)
-        passages = retriever.search(question, vector=qv)
+        passages = retriever.search(question, k=k, vector=qv)
         if previous:  # a follow-up ("and why?") is searched together with the question before it
             combined = f"{previous[-1]}\n{question}"
             cv = retriever.query_vector(combined)
             relevance = max(relevance, retriever.relevance(cv))
-            more = retriever.search(combined, vector=cv)
+            more = retriever.search(combined, k=k, vector=cv)
             fused = rrf([[p.chunk.id for p in more], [p.chunk.id for p in passages]], self.cfg.rrf_k)
             pool = {p.chunk.id: p for p in passages + more}
-            passages = [pool[i] for i in sorted(fused, key=lambda i: -fused[i])][: self.cfg.top_k]
+            passages = [pool[i] for i in sorted(fused, key=lambda i: -fused[i])][:k]
         return passages, relevance, qv
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:

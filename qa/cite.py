@@ -23,7 +23,6 @@ import numpy as np
 
 from . import numbers
 from .chunking import split_sentences
-from .lang import detect
 from .lexical import tokenize
 from .types import Citation, Document, Passage
 
@@ -37,10 +36,19 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z0-9]\b")
+# Digits that are part of a name ("GPT-4o", "Phi-3.5", "Llama3") are checked with the name, not
+# as quantities.
+_NAMED_NUMBER = re.compile(r"\b[A-Za-z][A-Za-z]*-?\d[\w.]*\b")
 _SENTENCE_INITIAL_OK = {
     "the", "he", "she", "it", "they", "his", "her", "their", "this", "these", "in", "on", "at", "after",
     "according", "der", "die", "das", "er", "sie", "es", "laut", "nach", "im", "am", "ein", "eine",
     "however", "also", "and", "but", "as", "a", "an", "to", "for", "with", "from", "by", "of", "yes", "no",
+}
+
+# Answers in these languages must be written in their script (names may stay in Latin letters).
+_SCRIPTS = {
+    "zh": re.compile(r"[\u4e00-\u9fff]"), "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"),
+    "ko": re.compile(r"[\uac00-\ud7af]"), "ar": re.compile(r"[\u0600-\u06ff]"), "ru": re.compile(r"[\u0400-\u04ff]"),
 }
 
 ABSTAIN_TEXT = {
@@ -93,16 +101,36 @@ def is_refusal(answer: str) -> bool:
     return NOT_FOUND.lower() in answer.lower().replace(" ", "_") or not answer.strip()
 
 
-def _names(sentence: str) -> list[str]:
+_NOT_NAMES = frozenset(
+    "january february march april may june july august september october november december "
+    "januar februar märz juni juli oktober dezember dollar dollars us-dollar usd euro yuan rmb "
+    "milliarden millionen prozent ki ai".split()
+)
+
+
+def _names(sentence: str, lang: str = "en") -> list[str]:
+    """Latin-script names in a sentence. German capitalises every noun, so there a name must
+    look like one: a digit or an inner capital ("GPT-4o", "OpenAI") or a run of capitalised
+    words ("Andrej Karpathy")."""
     names = []
-    for m in _NAME.finditer(sentence):
+    matches = list(_NAME.finditer(sentence))
+    for i, m in enumerate(matches):
         word = m.group()
         initial = not sentence[: m.start()].strip()
-        if initial and word.lower() in _SENTENCE_INITIAL_OK:
+        if (initial and word.lower() in _SENTENCE_INITIAL_OK) or word.lower() in numbers.WORDS \
+                or word.lower() in _NOT_NAMES or len(word) < 3:
             continue
-        if len(word) >= 3:
-            names.append(word)
+        if lang == "de" and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
+            continue
+        names.append(word)
     return names
+
+
+def _in_run(sentence: str, matches: list, i: int) -> bool:
+    """Whether match i is next to another capitalised word, separated by a single space."""
+    left = i > 0 and sentence[matches[i - 1].end() : matches[i].start()] == " "
+    right = i + 1 < len(matches) and sentence[matches[i].end() : matches[i + 1].start()] == " "
+    return bool(left or right)
 
 
 @dataclass
@@ -134,8 +162,9 @@ class Verifier:
         for ci, claim in enumerate(claims):
             cite = list(claim.cited)
             problem = ""
-            claimed = [v for v in numbers.extract(claim.text) if not any(numbers.same(v, q) for q in question_numbers)]
-            names = _names(claim.text)
+            claimed = [v for v in numbers.extract(_NAMED_NUMBER.sub(" ", claim.text))
+                       if not any(numbers.same(v, q) for q in question_numbers)]
+            names = _names(claim.text, lang)
             known = [n for n in names if n.lower() in " ".join(texts)]
             number_evidence = False
             if claimed:
@@ -158,7 +187,7 @@ class Verifier:
                     problem = f"name not in the passages: {', '.join(unknown)}"
             if not problem and not claimed and not (set(tokenize(claim.text)) - question_tokens):
                 problem = "adds nothing to the question"
-            if not problem and lang in ("zh", "ar", "ja", "ko", "ru") and detect(claim.text) != lang:
+            if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(claim.text):
                 problem = "sentence is not in the question's language"
             best = int(np.argmax(sims[ci]))
             support = max((float(sims[ci, n - 1]) for n in cite), default=-1.0)
@@ -177,7 +206,10 @@ class Verifier:
         as "66 billion" instead of 6.6 billion): rewrite it from the passage's value."""
         every = [v for vs in stated for v in vs]
         text = claim.text
+        named = [(m.start(), m.end()) for m in _NAMED_NUMBER.finditer(text)]
         for start, end, value in reversed(numbers.spans(text)):
+            if any(a <= start < b for a, b in named):
+                continue
             if any(numbers.same(value, v) for v in every + question_numbers):
                 continue
             candidates = {round(v, 6) for v in every

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import queue
+import re
 import threading
 from typing import Iterator, Protocol
 
@@ -46,7 +47,8 @@ def build_messages(question: str, passages: list[Passage], lang: str,
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
     for turn in (history or [])[-4:]:
         if turn.get("role") in ("user", "assistant") and turn.get("content"):
-            messages.append({"role": turn["role"], "content": str(turn["content"])[:600]})
+            content = re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", str(turn["content"]))[:600]
+            messages.append({"role": turn["role"], "content": content})
     blocks = "\n".join(f"[{i}] {' '.join(p.chunk.text.split())}" for i, p in enumerate(passages, 1))
     lang_name = language_name(lang)
     messages.append({

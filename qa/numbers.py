@@ -40,9 +40,14 @@ _NUM = re.compile(
     r"milliarden?|mrd\.?|billionen|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
     re.IGNORECASE,
 )
-_CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:[万亿])?")
+# A Chinese numeral counts only when a unit or classifier follows it: 一 alone is part of many
+# words (一直 "always", 一些 "some"), 三位 "three (people)" and 十年 "ten years" are numbers.
+_CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:[万亿])?(?=[位名个人家年月日号岁亿万倍次项款成条只种])")
 _WORD = re.compile(r"\b(" + "|".join(sorted((w for w in _WORDS if " " not in w), key=len, reverse=True)) + r")\b",
                    re.IGNORECASE)
+
+
+WORDS = frozenset(_WORDS)
 
 
 def _parse_digits(raw: str) -> float:
@@ -64,7 +69,7 @@ def extract(text: str, words: bool = True) -> list[float]:
         values.append(value)
     for m in _CN_NUM.finditer(text):
         token = m.group()
-        if len(token) == 1 and token in "十百千万亿":
+        if len(token) == 1 and token in "百千万亿":  # a lone scale character is not a number; 十年 is
             continue
         try:
             import cn2an
