@@ -39,17 +39,15 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z0-9]\b")
 # Digits that are part of a name ("GPT-4o", "Phi-3.5", "Llama3") are checked with the name, not
 # as quantities.
 _NAMED_NUMBER = re.compile(r"\b[A-Za-z][A-Za-z]*-?\d[\w.]*\b")
-_SENTENCE_INITIAL_OK = {
-    "the", "he", "she", "it", "they", "his", "her", "their", "this", "these", "in", "on", "at", "after",
-    "according", "der", "die", "das", "er", "sie", "es", "laut", "nach", "im", "am", "ein", "eine",
-    "however", "also", "and", "but", "as", "a", "an", "to", "for", "with", "from", "by", "of", "yes", "no",
-}
-
 # Answers in these languages must be written in their script (names may stay in Latin letters).
 _SCRIPTS = {
     "zh": re.compile(r"[\u4e00-\u9fff]"), "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"),
     "ko": re.compile(r"[\uac00-\ud7af]"), "ar": re.compile(r"[\u0600-\u06ff]"), "ru": re.compile(r"[\u0400-\u04ff]"),
 }
+
+# "美元" after a number in a German answer, "Dollar" in a Chinese one: written the answer's way.
+_CURRENCY = re.compile(r"\s*(美元|US-Dollar\b|dollars\b|dollar\b|USD\b|دولار أمريكي|دولار)", re.IGNORECASE)
+_CURRENCY_WORD = {"en": " dollars", "de": " Dollar", "zh": "美元", "ar": " دولار"}
 
 ABSTAIN_TEXT = {
     "en": "The articles don't contain an answer to this question.",
@@ -98,7 +96,10 @@ def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
 def is_refusal(answer: str) -> bool:
     from .generate import NOT_FOUND
 
-    return NOT_FOUND.lower() in answer.lower().replace(" ", "_") or not answer.strip()
+    if not answer.strip() or re.search(rf"\b{NOT_FOUND}\b", answer):
+        return True
+    # the whole answer is the token in another spelling ("NOT FOUND", "not_found.")
+    return re.sub(r"[\W_]+", "_", answer).strip("_").upper() == NOT_FOUND
 
 
 _NOT_NAMES = frozenset(
@@ -115,10 +116,13 @@ def _names(sentence: str, lang: str = "en") -> list[str]:
     names = []
     matches = list(_NAME.finditer(sentence))
     for i, m in enumerate(matches):
-        word = m.group()
+        word = re.sub(r"['’]s$", "", m.group())  # "OpenAI's" names OpenAI
         initial = not sentence[: m.start()].strip()
-        if (initial and word.lower() in _SENTENCE_INITIAL_OK) or word.lower() in numbers.WORDS \
-                or word.lower() in _NOT_NAMES or len(word) < 3:
+        if word.lower() in numbers.WORDS or word.lower() in _NOT_NAMES or len(word) < 3:
+            continue
+        # The first word is capitalised anyway: a name only when it looks like one ("OpenAI")
+        # or starts a run of capitalised words ("Mira Murati").
+        if initial and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
             continue
         if lang == "de" and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
             continue
@@ -155,6 +159,7 @@ class Verifier:
         haystack = " ".join(texts) + " " + question.lower()
         question_numbers = numbers.extract(question)
         question_tokens = set(tokenize(question))
+        written = [c.text for c in claims]  # as the model wrote them, for the language check
         claims = [self._repair_numbers(c, stated, question_numbers, lang) for c in claims]
         vectors = self.embedder.embed_queries([c.text for c in claims])
         sims = vectors @ passage_vectors.T  # claims × passages
@@ -187,7 +192,7 @@ class Verifier:
                     problem = f"name not in the passages: {', '.join(unknown)}"
             if not problem and not claimed and not (set(tokenize(claim.text)) - question_tokens):
                 problem = "adds nothing to the question"
-            if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(claim.text):
+            if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(written[ci]):
                 problem = "sentence is not in the question's language"
             best = int(np.argmax(sims[ci]))
             support = max((float(sims[ci, n - 1]) for n in cite), default=-1.0)
@@ -203,7 +208,8 @@ class Verifier:
     def _repair_numbers(claim: Claim, stated: list[list[float]], question_numbers: list[float],
                         lang: str) -> Claim:
         """Fix a number whose digits match a passage's but whose magnitude is wrong (66亿 written
-        as "66 billion" instead of 6.6 billion): rewrite it from the passage's value."""
+        as "66 billion" instead of 6.6 billion): rewrite it from the passage's value. Also write
+        numbers that use another language's scale word in the answer's language."""
         every = [v for vs in stated for v in vs]
         text = claim.text
         named = [(m.start(), m.end()) for m in _NAMED_NUMBER.finditer(text)]
@@ -216,6 +222,14 @@ class Verifier:
                           if numbers.significant(v) == numbers.significant(value) and v >= 1000}
             if len(candidates) == 1 and value >= 1000:
                 text = text[:start] + numbers.render(candidates.pop(), lang) + text[end:]
+        # a right number in another language's words ("32 Milliarden" in English): same value,
+        # written the answer's way
+        for start, end, value in reversed(numbers.foreign_scales(text, lang)):
+            rest = text[end:]
+            currency = _CURRENCY.match(rest)
+            if currency and lang in _CURRENCY_WORD:
+                rest = _CURRENCY_WORD[lang] + rest[currency.end():]
+            text = text[:start] + numbers.render(value, lang) + rest
         return claim if text == claim.text else Claim(text=text, cited=claim.cited, repaired=True)
 
 

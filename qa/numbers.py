@@ -118,6 +118,26 @@ _UNITS = {
 }
 
 
+_SCALE_LANG = {
+    **{w: "en" for w in ("thousand", "million", "millions", "billion", "billions", "trillion", "mn", "bn")},
+    **{w: "de" for w in ("tausend", "mio", "millionen", "milliarde", "milliarden", "mrd", "billionen")},
+    **{w: "ar" for w in ("ألف", "آلاف", "مليون", "ملايين", "مليار", "مليارات", "بليون", "تريليون")},
+    **{w: "zh" for w in ("千", "万", "百万", "千万", "亿", "万亿")},
+}
+
+
+def foreign_scales(text: str, lang: str) -> list[tuple[int, int, float]]:
+    """Numbers written with another language's scale word ("32 Milliarden" in an English
+    answer, "66亿" in a German one): (start, end, value) of each."""
+    out = []
+    for m in _NUM.finditer(text.translate(_ARABIC_INDIC)):
+        scale = (m.group(2) or "").lower().rstrip(".")
+        if scale and _SCALE_LANG.get(scale, lang) != lang and lang in _UNITS:
+            value = _parse_digits(m.group(1)) * _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+            out.append((m.start(), m.end(), value))
+    return out
+
+
 def render(value: float, lang: str) -> str:
     """A value written the way the language writes it: 6.6e9 → "6.6 billion", "6,6 Milliarden",
     "66亿", "6.6 مليار"."""
