@@ -103,7 +103,10 @@ def _title(text: str, spans: list[tuple[int, int]]) -> str:
         if 15 <= len(line) <= 200 and not _ISO_DATE.fullmatch(line):
             return line
     first = text[spans[0][0] : spans[0][1]].strip() if spans else ""
-    return first[:80] + ("…" if len(first) > 80 else "")
+    if len(first) <= 80:
+        return first
+    cut = first[:80].rsplit(" ", 1)[0] if " " in first[:80] else first[:80]  # whole words
+    return cut.rstrip(" ,،;:") + "…"
 
 
 def _date(text: str, spans: list[tuple[int, int]]) -> str | None:

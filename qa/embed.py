@@ -35,7 +35,8 @@ class SentenceTransformerEmbedder:
         self._prompts = set((self._model.prompts or {}).keys())
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
         self.fingerprint = fingerprint
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
         self.batch_size = batch_size
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
