@@ -206,7 +206,8 @@ class Assistant:
         claims = cite.parse(text, len(passages), lang)
         vectors = index.vectors[[index.by_id[p.chunk.id] for p in passages]]
         verifier = cite.Verifier(self.embedder, self.support_threshold)
-        verdicts = verifier.check(claims, passages, vectors, question, lang) if self.cfg.verify else [
+        documents = [index.docs[p.doc_id].text if p.doc_id in index.docs else p.chunk.text for p in passages]
+        verdicts = verifier.check(claims, passages, vectors, question, lang, documents) if self.cfg.verify else [
             cite.Verdict(claim=c, cite=c.cited, support=0.0) for c in claims]
         final, citations, notes = cite.assemble(verdicts, passages, index.docs, question, lang, self.cfg.verify)
         if not final or (self.cfg.verify and not citations):

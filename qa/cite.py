@@ -124,10 +124,14 @@ def _names(sentence: str, lang: str = "en") -> list[str]:
         # or starts a run of capitalised words ("Mira Murati").
         if initial and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
             continue
-        if lang == "de" and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
+        if lang == "de" and not (re.search(r"\d|.[A-Z]", word) or
+                                 (_in_run(sentence, matches, i) and not _GERMAN_NOUN.search(word))):
             continue
         names.append(word)
     return names
+
+
+_GERMAN_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tät|nis|en|ern|chen)$")
 
 
 def _in_run(sentence: str, matches: list, i: int) -> bool:
@@ -151,11 +155,14 @@ class Verifier:
         self.threshold = threshold
 
     def check(self, claims: list[Claim], passages: list[Passage], passage_vectors: np.ndarray,
-              question: str, lang: str) -> list[Verdict]:
+              question: str, lang: str, documents: list[str] | None = None) -> list[Verdict]:
+        """Verdicts for each claim. `documents` holds the full article text of each passage: a
+        name the claim pairs with a number must stand in the same article as that number."""
         if not claims:
             return []
         stated = [numbers.extract(p.chunk.text) for p in passages]
         texts = [p.chunk.text.lower() for p in passages]
+        articles = [d.lower() for d in documents] if documents else texts
         haystack = " ".join(texts) + " " + question.lower()
         question_numbers = numbers.extract(question)
         question_tokens = set(tokenize(question))
@@ -175,7 +182,7 @@ class Verifier:
             if claimed:
                 # passages stating every number of the claim, and every corpus name it pairs them with
                 ok = [j + 1 for j in range(len(passages)) if not numbers.supported(claimed, stated[j])]
-                together = [n for n in ok if all(k.lower() in texts[n - 1] for k in known)]
+                together = [n for n in ok if all(k.lower() in articles[n - 1] for k in known)]
                 if together:
                     number_evidence = True
                     if not any(n in together for n in cite):

@@ -414,3 +414,23 @@ def test_supported_and_same():
     assert numbers.supported([6.6 * B, 27.0], [6.6e9, 7e8]) == [27.0]
     assert numbers.supported([], [1.0]) == []
     assert numbers.same(6.6e9, 6600000000.000001) and not numbers.same(6.6e9, 6.7e9)
+
+
+# -- Verifier: a name paired with a number must stand in the number's article -------------------
+
+def _check_with_articles(claim: Claim) -> Verdict:
+    documents = [DOCS[p.doc_id].text for p in PASSAGES]
+    [v] = Verifier(FakeEmbedder({}), 0.4).check([claim], PASSAGES, PASSAGE_VECTORS, "", "en", documents)
+    return v
+
+
+def test_name_in_the_numbers_article_but_not_its_passage_is_accepted():
+    # the revenue passage says "the company"; its article names OpenAI
+    v = _check_with_articles(Claim("OpenAI expects ChatGPT revenue of 2.7 billion dollars this year.", [2]))
+    assert v.problem == "" and v.cite == [2]
+
+
+def test_name_from_another_article_paired_with_a_number_is_flagged():
+    # Schulman is in the passages, but not in the article that states 2.7 billion
+    v = _check_with_articles(Claim("John Schulman expects revenue of 2.7 billion dollars.", [2]))
+    assert "together with" in v.problem
