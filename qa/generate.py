@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import queue
 import re
 import threading
@@ -111,6 +112,8 @@ class LlamaCppGenerator:
         params.cpuparams.n_threads = cfg.threads
         params.cpuparams_batch.n_threads = cfg.threads
         params.cache_prompt = True
+        # llama.cpp logs every slot decision to stderr; errors still surface as exceptions
+        params.verbosity = int(os.environ.get("QA_LLAMA_VERBOSITY", "0"))
         self._server = xlc.Server(params)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
