@@ -37,33 +37,6 @@ SYSTEM_PROMPT = (
 )
 
 
-# Worked examples (invented companies and people, not from any corpus), sent before every
-# question. They are the same every time, so llama.cpp's prompt cache processes them once: they
-# cost nothing per question but show the small model the answer shape we verify against —
-# the question's language, one [n] per sentence, units converted, the stated reason given.
-EXAMPLES: tuple[tuple[str, str], ...] = (
-    (
-        "Passages:\n"
-        "[1] Die Nordlicht AG hat im März von Investoren 2,5 Milliarden Euro erhalten.\n"
-        "[2] Gründerin Lena Berg sagte, sie verlasse das Unternehmen, um sich der Forschung an "
-        "Batteriespeichern zu widmen.\n\n"
-        "Question: Why is Lena Berg leaving, and how much did Nordlicht raise?\n"
-        "Answer in English, with passage numbers like [1].",
-        "Lena Berg is leaving to devote herself to research on battery storage [2]. "
-        "Nordlicht raised 2.5 billion euros from investors in March [1].",
-    ),
-    (
-        "Passages:\n"
-        "[1] 据报道，星河科技去年获得了 12 亿美元的融资，创始人王敏将担任首席执行官。\n"
-        "[2] Die Firma plant, 300 neue Mitarbeiter einzustellen.\n\n"
-        "Question: Wie viel Geld hat Star River Tech erhalten, und wo hat Wang Min studiert?\n"
-        "Answer in German, with passage numbers like [1].",
-        "Star River Tech hat im letzten Jahr 1,2 Milliarden US-Dollar erhalten [1]. "
-        "Wo Wang Min studiert hat, sagen die Artikel nicht.",
-    ),
-)
-
-
 class Generator(Protocol):
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
 
@@ -73,8 +46,6 @@ def build_messages(question: str, passages: list[Passage], lang: str,
     """Chat messages for one question. `history` holds earlier turns as {"role", "content"}
     (the last two exchanges are kept, without their markers, to resolve follow-ups)."""
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for example, reply in EXAMPLES:
-        messages += [{"role": "user", "content": example}, {"role": "assistant", "content": reply}]
     for turn in (history or [])[-4:]:
         if turn.get("role") in ("user", "assistant") and turn.get("content"):
             content = re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", str(turn["content"]))[:600]
