@@ -7,6 +7,7 @@ Models and the index are loaded once per process and shared by every thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -35,6 +36,21 @@ def calibration() -> dict:
         return json.loads(CALIBRATION_FILE.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def clean_history(history) -> list[dict]:
+    """Earlier turns as [{"role": "user"|"assistant", "content": str}]; ValueError otherwise."""
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise ValueError("history must be a list of {'role': ..., 'content': ...} turns")
+    turns = []
+    for turn in history:
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") \
+                or not isinstance(turn.get("content"), str):
+            raise ValueError("each history turn must be {'role': 'user' or 'assistant', 'content': text}")
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    return turns
 
 
 def clean_question(question) -> str:
@@ -107,15 +123,15 @@ class Assistant:
             n = 2
             while doc_id in index.docs:
                 doc_id, n = f"upload_{stem}_{n}", n + 1
-            self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
             path = self.cfg.uploads_dir / f"{doc_id}{suffix}"
             doc = make_document(doc_id, text, str(path))
             new_index = index.with_document(doc, self.embedder, self.cfg)  # raises on duplicates
+            self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_bytes(text.encode("utf-8"))
             tmp.replace(path)
             # the manifest records the file as written (UTF-8), so the index stays fresh on restart
-            new_index.manifest["docs"][doc_id] = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+            new_index.manifest["docs"][doc_id] = hashlib.sha256(path.read_bytes()).hexdigest()
             try:
                 new_index.save(self.cfg.index_dir)
             except BaseException:
@@ -149,6 +165,7 @@ class Assistant:
         """Yield text deltas as they are generated, then the verified Answer (always last)."""
         started = time.perf_counter()
         question = clean_question(question)
+        history = clean_history(history)
         lang = detect(question)
         timings: dict[str, float] = {}
         t = time.perf_counter()
@@ -237,4 +254,5 @@ def default_assistant() -> Assistant:
 def answer(question: str, history: list[dict] | None = None) -> Answer:
     """Answer a question about the articles (models load once per process, then are reused)."""
     clean_question(question)  # fail fast, before any model loads
+    clean_history(history)
     return default_assistant().answer(question, history)

@@ -86,4 +86,5 @@ PRESETS: dict[str, dict] = {
 def load_config(name: str = "default", **overrides) -> Config:
     if name not in PRESETS:
         raise ValueError(f"unknown configuration {name!r}; choose one of: {', '.join(PRESETS)}")
-    return Config().with_(name=name, **PRESETS[name], **overrides)
+    paths = {k: Path(v).expanduser() for k, v in overrides.items() if k.endswith("_dir") and v is not None}
+    return Config().with_(name=name, **PRESETS[name], **{**overrides, **paths})

@@ -1,0 +1,121 @@
+"""Shared fixtures: temporary corpus copies, a tiny deterministic embedder, one real built index.
+
+Nothing here writes to the real ``seeds/`` or ``index/``: every test gets copies under tmp_path
+and points the configuration at them with ``load_config(seeds_dir=..., index_dir=..., ...)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+REAL_INDEX = ROOT / "index"
+
+# A short fictional article, unlike every seed, for tests that add a document.
+ARTICLE_DE = """Lindenau eröffnet Solarpark am Stadtrand
+
+2025-03-14
+
+Die Stadtwerke Lindenau haben am Freitag einen neuen Solarpark am nördlichen Stadtrand in Betrieb genommen.
+Die Anlage besteht aus 18.400 Modulen und soll jährlich rund 11 Gigawattstunden Strom erzeugen.
+
+Nach Angaben von Geschäftsführerin Hanna Vogt reicht das für etwa 4.200 Haushalte.
+Der Bau dauerte vierzehn Monate und kostete 9,5 Millionen Euro, von denen das Land Sachsen 2 Millionen übernahm.
+
+Auf den Flächen zwischen den Modulreihen weiden künftig Schafe eines örtlichen Schäfers.
+Kritik kam von einer Bürgerinitiative, die den Verlust von Ackerland beklagt.
+Die Stadtwerke planen bis 2028 zwei weitere Anlagen und einen Batteriespeicher am Umspannwerk Ost.
+"""
+
+
+class HashEmbedder:
+    """A tiny deterministic embedder (hashed character trigrams) for tests of index bookkeeping:
+    persistence, staleness, checksums. It is never used to judge retrieval or answers."""
+
+    def __init__(self, fingerprint: str = "test-hash-embedder-v1", dim: int = 32):
+        self.fingerprint = fingerprint
+        self.dim = dim
+        self.calls = 0  # texts embedded so far
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for i in range(max(1, len(text) - 2)):
+                digest = hashlib.blake2b(f"{self.fingerprint}|{text[i:i + 3]}".encode(), digest_size=4).digest()
+                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
+            out[row] /= max(float(np.linalg.norm(out[row])), 1e-9)
+        return out
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts)
+
+
+def copy_seeds(dest: Path) -> Path:
+    """The seed articles (not gold.jsonl) copied into `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(SEEDS.glob("*.txt")):
+        shutil.copy2(path, dest / path.name)
+    return dest
+
+
+def tmp_config(root: Path, **overrides):
+    from qa.config import load_config
+
+    return load_config(seeds_dir=root / "seeds", uploads_dir=root / "uploads", index_dir=root / "index",
+                       **overrides)
+
+
+@pytest.fixture
+def corpus_root(tmp_path: Path) -> Path:
+    """tmp_path/seeds holds a copy of the seed articles; index/ and uploads/ do not exist yet."""
+    copy_seeds(tmp_path / "seeds")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def built_root(tmp_path_factory) -> Path:
+    """A seeds copy with a real (EmbeddingGemma) index, built once per session. Tests that change
+    it must copy it first (``real_root``). The real index/ is only read, as a head start: when it
+    fits the seeds copy it is reused; otherwise load_or_build rebuilds it here (~1 min)."""
+    from qa.config import load_config  # noqa: F401  (imported here: collection stays light)
+    from qa.embed import make_embedder
+    from qa.index import Index, IndexError_, load_or_build
+
+    root = tmp_path_factory.mktemp("built")
+    copy_seeds(root / "seeds")
+    try:
+        live = Index.load(REAL_INDEX)
+        gen = (REAL_INDEX / "CURRENT").read_text().strip()
+        shutil.copytree(REAL_INDEX / gen, root / "index" / gen)
+        (root / "index" / "CURRENT").write_text(gen)
+        del live
+    except (IndexError_, OSError):
+        shutil.rmtree(root / "index", ignore_errors=True)
+    cfg = tmp_config(root)
+    load_or_build(cfg, make_embedder(cfg))
+    return root
+
+
+@pytest.fixture
+def real_root(tmp_path: Path, built_root: Path) -> Path:
+    """A private copy of ``built_root`` (seeds + built index) that a test may change."""
+    for name in ("seeds", "index"):
+        shutil.copytree(built_root / name, tmp_path / name)
+    return tmp_path
+
+
+def tree(path: Path) -> dict[str, bytes]:
+    """Every file under `path` with its content (empty when `path` does not exist)."""
+    if not path.exists():
+        return {}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
