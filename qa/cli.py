@@ -40,7 +40,9 @@ def _ask(args) -> int:
     print(result.text)
     for c in result.citations:
         print(f"  [{c.n}] {c.doc_id} ({c.lang}): {' '.join(c.quote.split())}")
-    print(f"  ({result.timings.get('total', 0):.1f} s)", file=sys.stderr)
+    load = result.timings.get("load")
+    print(f"  ({result.timings.get('total', 0):.1f} s" + (f"; models loaded in {load:.1f} s" if load else "") + ")",
+          file=sys.stderr)
     return 0
 
 

@@ -6,9 +6,16 @@ and points the configuration at them with ``load_config(seeds_dir=..., index_dir
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -119,3 +126,72 @@ def tree(path: Path) -> dict[str, bytes]:
     if not path.exists():
         return {}
     return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(tmp: Path, env: dict[str, str] | None = None, drop: tuple[str, ...] = (),
+                wait: float = 180) -> Iterator[tuple[str, int, Path]]:
+    """`python ui.py` on a free port with a temporary index (a copy of the project's, when there
+    is one: the original is never written) and uploads folder; yields (url, port, log path) as
+    soon as the page is served (the models may still be loading) and stops the app after."""
+    import httpx
+
+    index_dir = tmp / "index"
+    try:
+        shutil.copytree(REAL_INDEX, index_dir)
+    except OSError:  # no index yet, or it changed while copying: the app builds its own
+        shutil.rmtree(index_dir, ignore_errors=True)
+    environ = {k: v for k, v in os.environ.items() if k not in drop}
+    environ.update(QA_INDEX_DIR=str(index_dir), QA_UPLOADS_DIR=str(tmp / "uploads"),
+                   GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_path = tmp / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port)], cwd=ROOT,
+                                env=environ, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"ui.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"ui.py did not serve the page within {wait:.0f} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url, port, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_ready(client, timeout: float = 900) -> dict:
+    """Poll the app's /status until the models are loaded. A poll that times out (the app is
+    busy loading models on a loaded machine) is retried until the deadline, not a failure."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status = client.predict(api_name="/status")
+        except httpx.TimeoutException:
+            status = {"state": "loading"}
+        if status["state"] != "loading":
+            assert status["ready"], f"loading failed: {status['message']}"
+            return status
+        assert time.monotonic() < deadline, "the models did not load in time"
+        time.sleep(1)

@@ -17,9 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,6 +30,7 @@ from qa.config import load_config
 from qa.corpus import decode, make_document
 from qa.index import Index
 from qa.types import Answer, Citation, Passage
+from conftest import running_app, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -167,65 +165,15 @@ def test_chat_refuses_politely_while_loading(tmp_path):
 
 
 # -- end to end: one app subprocess for the module ---------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """`python ui.py` on a free port with a temporary index and uploads folder (real seeds).
-    Yields the URL as soon as the page is served; models may still be loading."""
-    tmp = tmp_path_factory.mktemp("ui-app")
-    index_dir = tmp / "index"
-    try:  # a copy of the project's index starts faster (vectors are reused); the original is never used
-        shutil.copytree(ROOT / "index", index_dir)
-    except OSError:  # no index yet, or it changed while copying: the app builds its own
-        shutil.rmtree(index_dir, ignore_errors=True)
-    env = dict(os.environ, QA_INDEX_DIR=str(index_dir), QA_UPLOADS_DIR=str(tmp / "uploads"),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    log_path = tmp / "server.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"ui.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(url, timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"ui.py did not serve the page within 180 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
+    """`python ui.py` with a temporary index and uploads folder (real seeds); yields the URL as
+    soon as the page is served (models may still be loading)."""
+    with running_app(tmp_path_factory.mktemp("ui-app")) as (url, _port, log_path):
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        print(f"\n--- ui.py log (last lines) ---\n{log_path.read_text()[-2000:]}")
-
-
-def wait_ready(client, timeout: float = 900) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.predict(api_name="/status")
-        if status["state"] != "loading":
-            assert status["ready"], f"loading failed: {status['message']}"
-            return status
-        assert time.monotonic() < deadline, "the models did not load in time"
-        time.sleep(1)
+            yield url
+        finally:
+            print(f"\n--- ui.py log (last lines) ---\n{log_path.read_text()[-2000:]}")
 
 
 @pytest.fixture(scope="module")
