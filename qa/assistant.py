@@ -168,6 +168,7 @@ class Assistant:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         _ = self.index, self.generator  # loaded once per process; not part of the stage times
+        detect("warm up")  # the language detector loads its models on first use
         if time.perf_counter() - t > 0.05:
             timings["load"] = time.perf_counter() - t
         started = time.perf_counter()
