@@ -18,7 +18,8 @@ What is measured, and how (every number comes from the real models and the real 
 - ``decode_tok_s``: generated tokens / decode time as llama.cpp reports them on the final streamed
   chunk (read by a pass-through tap on the generator's server object); deltas per second when the
   backend gives no timings.
-- ``peak_rss_mb``: ru_maxrss of this process before the synthetic-scale phase.
+- ``peak_rss_mb``: peak resident memory (VmHWM; ru_maxrss where /proc is missing) of this
+  process before the synthetic-scale phase.
 - ``naive``: the same on the ``naive`` preset (top-5 passages, no checks), same models, same run,
   answered in a fresh process: llama.cpp keeps earlier prompts' KV state in RAM and reuses it by
   prefix, so asking the same question a second time in one process would hand the second
@@ -114,29 +115,42 @@ def rounded(value: Any, digits: int = 4) -> Any:
     return value
 
 
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (ru_maxrss is in kB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far. Linux's VmHWM when available: ru_maxrss
+    (kB on Linux) is carried over from the parent into a child started with vfork + exec, so
+    a child of a 3 GB process would report at least 3 GB whatever it used itself."""
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return peak_rss_mb()
+    rss = _status_mb("VmRSS")
+    return rss if rss is not None else peak_rss_mb()
 
 
-def code_fingerprint() -> str:
-    """Hash of the qa package sources: tells whether every process of a run ran the same code."""
+NOT_PIPELINE = {"bench.py", "cli.py", "evaluate.py"}  # sources that do not change what is measured
+
+
+def code_fingerprint(package: Path = Path(__file__).parent) -> str:
+    """Hash of the pipeline's sources (qa/*.py but the tools, calibration.json). Each process
+    reports it right after importing qa, so a run can tell whether all its processes ran the same
+    code (files edited mid-run would make the default/naive comparison meaningless)."""
     import hashlib
 
     h = hashlib.sha256()
-    package = Path(__file__).parent
     for path in sorted([*package.glob("*.py"), *package.glob("*.json")]):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+        if path.name not in NOT_PIPELINE:
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -317,18 +331,19 @@ def remove_tap(generator) -> None:
 
 # -- measurements -------------------------------------------------------------------------------
 _COLD_START = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 started = float(sys.argv[1])
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from qa.assistant import Assistant
+from qa.bench import code_fingerprint, peak_rss_mb
 from qa.config import load_config
+code = code_fingerprint()
 log = []
 assistant = Assistant(load_config(sys.argv[2]), log=log.append)
 assistant.warm_up()
 elapsed = time.time() - started
-from qa.bench import code_fingerprint
-print(json.dumps({"cold_start_s": elapsed, "index_log": log, "code": code_fingerprint(),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"cold_start_s": elapsed, "index_log": log, "code": code,
+                  "peak_rss_mb": peak_rss_mb()}))
 """
 
 
@@ -354,6 +369,7 @@ def answers_worker(argv: list[str]) -> int:
     from .assistant import Assistant
 
     started, config_name, ids = float(argv[0]), argv[1], argv[2:]
+    code = code_fingerprint()
     gold = {q["id"]: q for q in load_gold()}
     questions = [gold[i] for i in ids]
     assistant = Assistant(load_config(config_name))
@@ -361,7 +377,7 @@ def answers_worker(argv: list[str]) -> int:
     cold = time.time() - started
     out = measure_answers(assistant, questions, lambda msg: print(f"[qa bench:{config_name}] {msg}",
                                                                     file=sys.stderr, flush=True))
-    out.update(cold_start_s=cold, peak_rss_mb=peak_rss_mb(), code=code_fingerprint())
+    out.update(cold_start_s=cold, peak_rss_mb=peak_rss_mb(), code=code)
     print(RESULT_PREFIX + json.dumps(rounded(out), ensure_ascii=False), flush=True)
     return 0
 
@@ -502,6 +518,8 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
             "prompt_eval_tokens_p50": percentile(prompt_n, 50),
             "prompt_eval_ms_p50": percentile(prompt_ms, 50),
             "prompt_eval_tok_s": (sum(prompt_n) / (sum(prompt_ms) / 1000)) if prompt_ms and sum(prompt_ms) else None,
+            "rss_growth_mb_per_question": ((rows[-1]["rss_mb"] - rows[0]["rss_mb"]) / (len(rows) - 1)
+                                           if len(rows) > 1 else None),
             "per_question": rows,
         },
     }
@@ -544,12 +562,12 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     from .assistant import Assistant
 
     say = log or (lambda msg: print(f"[qa bench] {msg}", file=sys.stderr, flush=True))
-    code = code_fingerprint()
     questions = select_questions(load_gold(), n_questions)
     load_before = os.getloadavg()
     cfg = load_config(config_name)
 
     say(f"loading the models and the index ({config_name})")
+    code = code_fingerprint()  # qa was imported just above: this is the code this process runs
     assistant = Assistant(cfg)
     started = time.perf_counter()
     assistant.warm_up()  # also makes sure the index is present and fresh before the cold start
@@ -590,7 +608,7 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
         "processor": _cpu_name(), "threads": cfg.threads, "load_avg_before": list(load_before),
         "load_avg_after": list(os.getloadavg()),
     }
-    codes = {code, cold.get("code"), naive.get("code"), code_fingerprint()}
+    codes = {code, cold.get("code"), naive.get("code")}
     result["details"] = dict(default["details"], config=config_name, code=code,
                              code_changed_during_run=len(codes) > 1,
                              question_ids=[q["id"] for q in questions],
@@ -671,6 +689,9 @@ def format_report(result: dict) -> str:
         f"naive {_fmt(naive['details'].get('prompt_tokens_p50'))} / {_fmt(naive['details'].get('prompt_tokens_max'))}; "
         f"prompt eval {_fmt(d.get('prompt_eval_tok_s'), ' tok/s')} (default), "
         f"decode: {d.get('decode_method')}",
+        f"memory: peak RSS of the cold-start process {_fmt(d.get('cold_start_child_peak_rss_mb'), ' MB')}; "
+        f"RSS grew {_fmt(d.get('rss_growth_mb_per_question'), ' MB')} per question (default), "
+        f"{_fmt(naive['details'].get('rss_growth_mb_per_question'), ' MB')} (naive)",
         f"machine: {result['machine']['cores']} cores ({result['machine']['processor']}), Python "
         f"{result['machine']['python']}, load average before/after "
         f"{result['machine']['load_avg_before'][0]:.2f}/{result['machine']['load_avg_after'][0]:.2f}",

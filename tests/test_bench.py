@@ -64,6 +64,34 @@ def test_check_targets_met_missed_and_missing():
     assert targets["scale_retrieval_ms_p50"]["met"] is False
 
 
+def test_code_fingerprint_follows_pipeline_sources_only(tmp_path):
+    (tmp_path / "assistant.py").write_text("x = 1\n")
+    (tmp_path / "bench.py").write_text("y = 1\n")
+    first = bench.code_fingerprint(tmp_path)
+    assert first == bench.code_fingerprint(tmp_path) and len(first) == 12
+    (tmp_path / "bench.py").write_text("y = 2\n")  # the tools do not change what is measured
+    assert bench.code_fingerprint(tmp_path) == first
+    (tmp_path / "assistant.py").write_text("x = 2\n")
+    assert bench.code_fingerprint(tmp_path) != first
+    (tmp_path / "assistant.py").write_text("x = 1\n")
+    (tmp_path / "calibration.json").write_text("{}")
+    assert bench.code_fingerprint(tmp_path) != first
+
+
+def test_peak_rss_is_own_memory_not_the_parents():
+    """A small child of this (larger) process must report its own peak, not the parent's."""
+    import resource
+
+    ballast = np.ones(300 * 1024 * 1024 // 8)  # make this process clearly bigger than its child
+    code = "from qa.bench import peak_rss_mb; print(peak_rss_mb())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True, cwd=ROOT).stdout)
+    assert bench.peak_rss_mb() >= bench.current_rss_mb() > 300
+    assert child < bench.peak_rss_mb() - 200
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 >= 300
+    del ballast
+
+
 # -- question selection -------------------------------------------------------------------------
 def test_select_questions_spread_deterministic_and_mixed():
     gold = bench.load_gold()
