@@ -241,7 +241,9 @@ def _kill_at_random(cmd: list[str], delay: float, after: str, timeout: float = 1
         err = proc.stderr.read()
         proc.wait(timeout=60)
     assert after in seen, f"the writer never printed {after!r}: {err[-2000:]}"
-    assert proc.returncode == -signal.SIGKILL, f"the writer ended by itself ({proc.returncode}): {err[-2000:]}"
+    # Killed mid-write, or (on a fast machine) already done before the kill landed: both must
+    # leave an index that loads consistent, which the caller checks; anything else is a failure.
+    assert proc.returncode in (-signal.SIGKILL, 0), f"the writer failed by itself ({proc.returncode}): {err[-2000:]}"
     return seen
 
 
