@@ -79,7 +79,6 @@ class Assistant:
         self._generator = None
         cal = calibration()
         self.min_relevance = self.cfg.min_relevance or cal.get("min_relevance", 0.25)
-        self.verifier = None
         self.support_threshold = self.cfg.support_threshold or cal.get("support_threshold", cite.SUPPORT_THRESHOLD)
 
     # -- lazy, shared state -------------------------------------------------------------------

@@ -92,14 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["fetch", "verify"])
     p.set_defaults(func=_models)
 
-    import importlib
+    from . import bench, evaluate
 
-    for command, module, help_text in (("eval", "evaluate", "evaluate against a gold set"),
-                                       ("bench", "bench", "measure speed and memory")):
-        try:
-            importlib.import_module(f".{module}", __package__).add_arguments(sub.add_parser(command, help=help_text))
-        except ImportError as err:  # keep `qa ask` usable while a module is being developed
-            print(f"qa: `qa {command}` is unavailable ({err})", file=sys.stderr)
+    evaluate.add_arguments(sub.add_parser("eval", help="evaluate against a gold set"))
+    bench.add_arguments(sub.add_parser("bench", help="measure speed and memory"))
 
     args = parser.parse_args(argv)
     try:
