@@ -33,6 +33,9 @@ class Config:
     gen_model: str = field(
         default_factory=lambda: os.environ.get("QA_GEN_MODEL", "qwen2.5-coder-1.5b-instruct-q4_k_m")
     )
+    # "bfloat16" (default: 2.7× faster, half the memory; vectors within cosine 0.998 of float32,
+    # same top-1 on every gold question) or "float32"
+    embed_dtype: str = field(default_factory=lambda: os.environ.get("QA_EMBED_DTYPE", "bfloat16"))
     # "llamacpp" (in-process), "openai" (any OpenAI-compatible HTTP server), "transformers".
     gen_backend: str = field(default_factory=lambda: os.environ.get("QA_GEN_BACKEND", "llamacpp"))
     openai_base_url: str = field(
