@@ -44,6 +44,7 @@ class Config:
     threads: int = field(default_factory=lambda: int(os.environ.get("QA_THREADS", "2")))
     n_ctx: int = 4096
     parallel_slots: int = field(default_factory=lambda: int(os.environ.get("QA_SLOTS", "1")))
+    llama_repack: bool = field(default_factory=lambda: os.environ.get("QA_LLAMA_REPACK", "0") == "1")
 
     # chunking
     chunk_max_chars: int = 280
