@@ -25,7 +25,7 @@ from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request
 from .index import Index, load_or_build
 from .lang import detect
-from .retrieve import Retriever, rrf
+from .retrieve import Retriever, fit_budget, rrf
 from .types import Answer, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -183,6 +183,7 @@ class Assistant:
                          [f"nothing in the articles is close to the question (best match {relevance:.2f})"])
             return
 
+        passages = fit_budget(passages, self.cfg.context_budget)
         t = time.perf_counter()
         raw, held = [], ""
         messages = build_messages(question, passages, lang, history)

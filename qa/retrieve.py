@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chunking import weight
 from .config import Config
 from .embed import Embedder
 from .index import Index
@@ -35,6 +36,20 @@ def diversify(order: list[int], vectors: np.ndarray, limit: int, threshold: floa
             chosen.append(i)
             if len(chosen) == limit:
                 break
+    return chosen
+
+
+def fit_budget(passages: list[Passage], budget: float) -> list[Passage]:
+    """The passages, in rank order, that fit in `budget` weighted characters (the first always
+    does; a passage too big for what is left is skipped for a smaller one behind it)."""
+    if budget <= 0:
+        return list(passages)
+    chosen, used = [], 0.0
+    for p in passages:
+        size = weight(p.chunk.text)
+        if not chosen or used + size <= budget:
+            chosen.append(p)
+            used += size
     return chosen
 
 

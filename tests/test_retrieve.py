@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retrieve import DUPLICATE_COSINE, diversify, rrf
+from qa.retrieve import DUPLICATE_COSINE, diversify, fit_budget, rrf
+from qa.types import Chunk, Passage
 
 
 def test_rrf_sums_reciprocal_ranks():
@@ -73,3 +74,26 @@ def test_diversify_threshold():
 
 def test_diversify_empty_order():
     assert diversify([], VECTORS, limit=4) == []
+
+
+def _passage(i: int, text: str) -> Passage:
+    chunk = Chunk(id=f"d#{i}", doc_id="d", lang="en", start=0, end=len(text), text=text, sentences=((0, len(text)),))
+    return Passage(chunk=chunk, score=1.0 / (i + 1), dense=0.5)
+
+
+def test_fit_budget_takes_passages_in_rank_order_while_they_fit():
+    ps = [_passage(0, "a" * 200), _passage(1, "b" * 200), _passage(2, "c" * 200)]
+    assert [p.chunk.id for p in fit_budget(ps, 450)] == ["d#0", "d#1"]
+    assert [p.chunk.id for p in fit_budget(ps, 600)] == ["d#0", "d#1", "d#2"]
+
+
+def test_fit_budget_always_keeps_the_best_passage_and_skips_to_smaller_ones():
+    ps = [_passage(0, "a" * 500), _passage(1, "b" * 300), _passage(2, "c" * 50)]
+    assert [p.chunk.id for p in fit_budget(ps, 100)] == ["d#0"]
+    assert [p.chunk.id for p in fit_budget(ps, 600)] == ["d#0", "d#2"]
+
+
+def test_fit_budget_counts_cjk_as_wider_than_latin():
+    ps = [_passage(0, "a" * 100), _passage(1, "字" * 100)]
+    assert len(fit_budget(ps, 250)) == 1  # 100 Han characters weigh 250
+    assert len(fit_budget(ps, 0)) == 2  # 0 = no limit
