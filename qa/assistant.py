@@ -73,7 +73,8 @@ class Assistant:
     def __init__(self, config: Config | None = None, log=None):
         self.cfg = config or load_config()
         self.log = log
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one index change at a time
+        self._loading = {name: threading.Lock() for name in ("embedder", "index", "generator")}
         self._index: Index | None = None
         self._embedder = None
         self._generator = None
@@ -82,32 +83,53 @@ class Assistant:
         self.support_threshold = self.cfg.support_threshold or cal.get("support_threshold", cite.SUPPORT_THRESHOLD)
 
     # -- lazy, shared state -------------------------------------------------------------------
+    # One lock per resource, so warm_up() can load the generator while the embedder loads.
     @property
     def embedder(self):
-        with self._lock:
+        with self._loading["embedder"]:
             if self._embedder is None:
                 self._embedder = make_embedder(self.cfg)
             return self._embedder
 
     @property
     def index(self) -> Index:
-        with self._lock:
+        with self._loading["index"]:
             if self._index is None:
                 self._index = load_or_build(self.cfg, self.embedder, log=self.log)
             return self._index
 
     @property
     def generator(self):
-        with self._lock:
+        with self._loading["generator"]:
             if self._generator is None:
                 self._generator = make_generator(self.cfg)
             return self._generator
 
     def warm_up(self) -> None:
-        """Load everything now (index, embedder, generator) and prime the prompt cache."""
-        _ = self.index
-        for _delta in self.generator.stream(build_messages("?", [], "en"), 1, 0.0):
-            pass
+        """Load everything now (index + embedder, generator, language detector) and prime the
+        prompt cache. The generator and the detector load in threads beside the embedder and the
+        index: llama.cpp and lingua do most of their loading outside the GIL."""
+        errors: list[BaseException] = []
+
+        def prime() -> None:
+            for _delta in self.generator.stream(build_messages("?", [], "en"), 1, 0.0):
+                pass
+
+        def run(job) -> None:
+            try:
+                job()
+            except BaseException as err:  # re-raised in the caller's thread
+                errors.append(err)
+
+        threads = [threading.Thread(target=run, args=(job,), daemon=True, name=f"warm-up-{i}")
+                   for i, job in enumerate((prime, lambda: detect("warm up")))]
+        for thread in threads:
+            thread.start()
+        run(lambda: self.index)
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
 
     def add_document(self, name: str, data: bytes) -> str:
         """Index an uploaded article incrementally and persist it; returns its document id."""
