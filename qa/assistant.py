@@ -108,7 +108,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Load everything now (index + embedder, generator, language detector) and prime the
         prompt cache. The generator and the detector load in threads beside the embedder and the
-        index: llama.cpp and lingua do most of their loading outside the GIL."""
+        index, so their loading can overlap (not yet measured on an idle machine)."""
         errors: list[BaseException] = []
 
         def prime() -> None:

@@ -68,7 +68,7 @@ class Config:
     context_budget: int = field(default_factory=lambda: int(os.environ.get("QA_CONTEXT_BUDGET", "600")))
 
     # abstention before generation: minimum cosine of the best dense hit
-    min_relevance: float = 0.0  # calibrated value is stored in the index manifest when 0.0
+    min_relevance: float = 0.0  # 0.0 = use qa/calibration.json (qa eval --split dev --calibrate)
 
     # generation
     max_tokens: int = field(default_factory=lambda: int(os.environ.get("QA_MAX_TOKENS", "160")))

@@ -45,7 +45,6 @@ class SentenceTransformerEmbedder:
         if dtype not in DTYPES:
             raise ValueError(f"embedding dtype {dtype!r} is not supported; choose one of: {', '.join(DTYPES)}")
         self._model = SentenceTransformer(path, device="cpu", model_kwargs={"dtype": getattr(torch, dtype)})
-        self.dtype = dtype
         self._prompts = set((self._model.prompts or {}).keys())
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
         # vectors from another precision are not interchangeable bit for bit: keep them apart

@@ -162,17 +162,10 @@ def test_decode_utf8_with_bom():
     assert decode(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
 
 
-def test_decode_gb18030_chinese():
-    text = seed_text("003")[:2000]
-    data = text.encode("gb18030")
-    with pytest.raises(UnicodeDecodeError):
-        data.decode("utf-8")
-    assert decode(data) == text
-
-
-def test_decode_windows_1256_arabic():
-    text = seed_text("001")[:2000]
-    data = text.encode("cp1256")
+@pytest.mark.parametrize("seed, encoding", [("003", "gb18030"), ("001", "cp1256")], ids=["chinese", "arabic"])
+def test_decode_legacy_encodings_that_are_not_utf8(seed, encoding):
+    text = seed_text(seed)[:2000]
+    data = text.encode(encoding)
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     assert decode(data) == text
