@@ -35,10 +35,13 @@ _MARKER = re.compile(
     r"\s*[\[【]\s*(?:passages?|source|quelle|passage|المقطع|段落)?\s*(\d{1,2}(?:\s*[,，、;]\s*\d{1,2})*)\s*[\]】]",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b[A-Z][\w'’-]*[A-Za-z0-9]\b")
+# Latin letters only, bounded by anything that is not one: in Chinese text there is no word
+# boundary between "了" and "GPT-3.5", and \w would run a name on into the Han characters.
+_LATIN = "A-Za-z\u00c0-\u024f"
+_NAME = re.compile(rf"(?<![{_LATIN}0-9])[A-Z][{_LATIN}0-9'’-]*[{_LATIN}0-9](?![{_LATIN}0-9])")
 # Digits that are part of a name ("GPT-4o", "Phi-3.5", "Llama3") are checked with the name, not
 # as quantities.
-_NAMED_NUMBER = re.compile(r"\b[A-Za-z][A-Za-z]*-?\d[\w.]*\b")
+_NAMED_NUMBER = re.compile(rf"(?<![{_LATIN}0-9])[A-Za-z]+-?\d[{_LATIN}0-9.]*(?![{_LATIN}0-9])")
 # Answers in these languages must be written in their script (names may stay in Latin letters).
 _SCRIPTS = {
     "zh": re.compile(r"[\u4e00-\u9fff]"), "ja": re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]"),

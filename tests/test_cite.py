@@ -214,6 +214,22 @@ def test_names_from_the_passages_or_the_question_pass():
     assert v.problem == ""
 
 
+def test_invented_name_written_against_chinese_characters_is_flagged():
+    # seen on dev: "…开发Phi-模型…击败了GPT-3.5。" passed the name check because there is no word
+    # boundary between a Han character and a Latin letter
+    [v] = check([Claim("舒尔曼离开OpenAI，加入了Berkeley。", [3])], {"舒尔曼": E[2]}, lang="zh")
+    assert v.problem == "name not in the passages: Berkeley"
+    [v] = check([Claim("舒尔曼离开OpenAI，加入了Anthropic。", [3])], {"舒尔曼": E[2]}, lang="zh")
+    assert v.problem == ""
+
+
+def test_version_numbers_inside_chinese_text_belong_to_the_name():
+    from qa.cite import _NAMED_NUMBER, _names
+    assert _NAMED_NUMBER.findall("击败了GPT-3.5。Llama3和GPT-4o") == ["GPT-3.5", "Llama3", "GPT-4o"]
+    assert _names("他想开发Phi-模型的Gemini", "zh") == ["Phi", "Gemini"]
+    assert _names("Sébastien Bubeck joined OpenAI, Müller said.", "en") == ["Sébastien", "Bubeck", "OpenAI", "Müller"]
+
+
 def test_possessive_of_a_name_in_the_passages_is_not_a_new_name():
     # seen end to end: "Alexandr Wang was put in charge of Meta's new superintelligence lab." was
     # removed as "name not in the passages: Meta's" although the passage names Meta
