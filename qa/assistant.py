@@ -24,7 +24,7 @@ from .corpus import CorpusError, decode, make_document
 from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request
 from .index import Index, load_or_build
-from .lang import detect
+from .lang import detect, preload
 from .retrieve import Retriever, fit_budget, rrf
 from .types import Answer, Passage
 
@@ -124,7 +124,7 @@ class Assistant:
                 errors.append(err)
 
         threads = [threading.Thread(target=run, args=(job,), daemon=True, name=f"warm-up-{i}")
-                   for i, job in enumerate((prime, lambda: detect("warm up")))]
+                   for i, job in enumerate((prime, preload))]
         for thread in threads:
             thread.start()
         run(lambda: self.index)
@@ -191,7 +191,7 @@ class Assistant:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         _ = self.index, self.generator  # loaded once per process; not part of the stage times
-        detect("warm up")  # the language detector loads its models on first use
+        preload()  # the language detector's models, once per process
         if time.perf_counter() - t > 0.05:
             timings["load"] = time.perf_counter() - t
         started = time.perf_counter()

@@ -46,11 +46,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .config import PROJECT_ROOT, Config, load_config
+from .evaluate import load_gold, percentile
 
 GOLD_FILE = PROJECT_ROOT / "seeds" / "gold.jsonl"
 DEFAULT_JSON = PROJECT_ROOT / "reports" / "bench.json"
@@ -79,19 +80,6 @@ TARGETS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
 
 
 # -- statistics ---------------------------------------------------------------------------------
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """The q-th percentile (0–100) with linear interpolation between ranks (numpy's default);
-    None for no values."""
-    xs = sorted(float(v) for v in values)
-    if not xs:
-        return None
-    if not 0 <= q <= 100:
-        raise ValueError(f"percentile must be between 0 and 100, not {q}")
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 def p50_p95(values: Sequence[float], scale: float = 1.0) -> tuple[float | None, float | None]:
     """Median and 95th percentile, multiplied by `scale` (1000 for seconds → ms)."""
     p50, p95 = percentile(values, 50), percentile(values, 95)
@@ -167,13 +155,6 @@ def check_targets(result: dict) -> dict:
 
 
 # -- questions ----------------------------------------------------------------------------------
-def load_gold(path: Path = GOLD_FILE) -> list[dict]:
-    try:
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read the gold questions in {path}: {err}") from None
-
-
 def _spread(items: list[dict], k: int) -> list[dict]:
     """k items evenly spaced over the list (so dev/test and every tag are sampled)."""
     if k <= 0 or not items:
@@ -370,7 +351,7 @@ def answers_worker(argv: list[str]) -> int:
 
     started, config_name, ids = float(argv[0]), argv[1], argv[2:]
     code = code_fingerprint()
-    gold = {q["id"]: q for q in load_gold()}
+    gold = {q["id"]: q for q in load_gold(GOLD_FILE)}
     questions = [gold[i] for i in ids]
     assistant = Assistant(load_config(config_name))
     assistant.warm_up()
@@ -562,7 +543,7 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     from .assistant import Assistant
 
     say = log or (lambda msg: print(f"[qa bench] {msg}", file=sys.stderr, flush=True))
-    questions = select_questions(load_gold(), n_questions)
+    questions = select_questions(load_gold(GOLD_FILE), n_questions)
     load_before = os.getloadavg()
     cfg = load_config(config_name)
 
@@ -725,7 +706,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         load_config(args.config)
-        select_questions(load_gold(), args.questions)
+        select_questions(load_gold(GOLD_FILE), args.questions)
     except ValueError as err:
         print(f"qa bench: {err}", file=sys.stderr)
         return 2

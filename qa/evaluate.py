@@ -273,11 +273,14 @@ def abstention_metrics(answerable: list[bool], abstained: list[bool]) -> dict[st
     }
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0–100) with linear interpolation between order statistics."""
-    if not values:
+def percentile(values, q: float) -> float | None:
+    """The q-th percentile (0–100) with linear interpolation between order statistics (numpy's
+    default); None for no values."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile must be between 0 and 100, not {q}")
+    xs = sorted(float(v) for v in values)
+    if not xs:
         return None
-    xs = sorted(values)
     pos = (len(xs) - 1) * q / 100.0
     lo, hi = math.floor(pos), math.ceil(pos)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)

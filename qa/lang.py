@@ -65,6 +65,11 @@ def _lingua():
     return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
 
 
+def preload() -> None:
+    """Load the detector's language models now (they are loaded once per process)."""
+    _lingua()
+
+
 def detect(text: str, default: str = "en") -> str:
     counts = _script_counts(text)
     letters = sum(counts.values())

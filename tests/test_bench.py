@@ -94,7 +94,7 @@ def test_peak_rss_is_own_memory_not_the_parents():
 
 # -- question selection -------------------------------------------------------------------------
 def test_select_questions_spread_deterministic_and_mixed():
-    gold = bench.load_gold()
+    gold = bench.load_gold(bench.GOLD_FILE)
     chosen = bench.select_questions(gold, 20)
     assert chosen == bench.select_questions(gold, 20)
     assert len({q["id"] for q in chosen}) == 20
@@ -105,7 +105,7 @@ def test_select_questions_spread_deterministic_and_mixed():
 
 
 def test_select_questions_rejects_bad_counts():
-    gold = bench.load_gold()
+    gold = bench.load_gold(bench.GOLD_FILE)
     with pytest.raises(ValueError, match="at least 1"):
         bench.select_questions(gold, 0)
     with pytest.raises(ValueError, match="at most"):
