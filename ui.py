@@ -81,9 +81,9 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from qa.assistant import Assistant
+from qa.assistant import Assistant, clean_history
 from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
-from qa.lang import NAMES as LANGUAGE_NAMES
+from qa.lang import name as language_name
 from qa.types import Answer
 
 log = logging.getLogger("qa.ui")
@@ -113,7 +113,7 @@ def esc(text: Any) -> str:
 
 
 def lang_name(code: str) -> str:
-    return LANGUAGE_NAMES.get(code, code or "unknown language")
+    return language_name(code) if code else "unknown language"
 
 
 # -- background loading ------------------------------------------------------------------------
@@ -329,11 +329,7 @@ def parse_history(history_json: str) -> list[dict]:
         raise ValueError(f"history_json is not valid JSON ({err.msg})") from None
     if not isinstance(history, list):
         raise ValueError("history_json must be a JSON list of {\"role\": ..., \"content\": ...} objects")
-    for turn in history:
-        if not (isinstance(turn, dict) and turn.get("role") in ("user", "assistant")
-                and isinstance(turn.get("content"), str)):
-            raise ValueError('each history item must be {"role": "user" or "assistant", "content": "<text>"}')
-    return [{"role": t["role"], "content": t["content"]} for t in history]
+    return clean_history(history)
 
 
 def new_session() -> dict:

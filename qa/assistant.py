@@ -20,7 +20,7 @@ import numpy as np
 
 from . import cite
 from .config import MAX_QUESTION_CHARS, Config, load_config
-from .corpus import CorpusError, decode, make_document
+from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request
 from .index import Index, load_or_build
@@ -137,7 +137,7 @@ class Assistant:
         """Index an uploaded article incrementally and persist it; returns its document id."""
         stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
         suffix = Path(name).suffix.lower()
-        if suffix not in (".txt", ".md"):
+        if suffix not in SUFFIXES:
             raise CorpusError(f"{name}: only .txt and .md files can be added")
         text = decode(data, name)
         with self._lock:
