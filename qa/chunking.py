@@ -124,3 +124,11 @@ def embedding_text(doc: Document, chunk: Chunk, max_context: int = 200) -> str:
     before = split_sentences(doc.text, para_start, chunk.start, doc.lang)
     context = doc.text[before[-1][0] : before[-1][1]] if before else doc.text[para_start : chunk.start]
     return f"{context.strip()[-max_context:]} {chunk.text}"
+
+
+def sentence_units(doc: Document) -> list[Chunk]:
+    """Every sentence of the article's kept text as a one-sentence Chunk ("<doc>#s<n>"): the
+    evidence units an answer is written from and cites (qa.evidence)."""
+    spans = [span for s, e in doc.spans for span in split_sentences(doc.text, s, e, doc.lang)]
+    return [Chunk(id=f"{doc.id}#s{n}", doc_id=doc.id, lang=doc.lang, start=a, end=b, text=doc.text[a:b],
+                  sentences=((a, b),)) for n, (a, b) in enumerate(spans)]

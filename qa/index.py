@@ -4,7 +4,11 @@ Layout under ``Config.index_dir``::
 
     CURRENT                 name of the live generation (replaced atomically)
     g-<time>-<rand>/        one complete generation: manifest.json, docs.jsonl, chunks.jsonl,
-                            vectors.npy, dense.faiss
+                            vectors.npy, dense.faiss, sentences.jsonl, sentence_vectors.npy
+
+Chunks are what retrieval ranks; sentences (one per sentence of every article, embedded with the
+sentence before it so "he"/"the company" resolve) are the evidence units the generator reads and
+answers cite (qa.evidence).
 
 A build or an incremental add writes a *new* generation directory, fsyncs it, and only then
 points CURRENT at it; older generations are removed afterwards. Killing the process at any
@@ -30,15 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text
+from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text, sentence_units
 from .config import Config
 from .corpus import CorpusError, corpus_files, decode, make_document
 from .embed import Embedder
 from .lexical import LexicalIndex
 from .types import Chunk, Document
 
-FORMAT = 1
-DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss")
+FORMAT = 2  # 2: sentence evidence units
+DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "sentences.jsonl",
+              "sentence_vectors.npy")
 HNSW_ABOVE = 50_000  # exact search below this many vectors, HNSW above
 
 
@@ -96,11 +101,28 @@ def _dense_index(vectors: np.ndarray):
     return index
 
 
+def _embed_cached(units: list[Chunk], docs: dict[str, Document], embedder: Embedder,
+                  cache: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """Vectors of `units` (chunks or sentences), embedding only texts not in `cache` (which
+    gains them); returns the vectors and how many were embedded."""
+    texts = [embedding_text(docs[u.doc_id], u) for u in units]
+    keys = [_chunk_key(embedder.fingerprint, t) for t in texts]
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
+    if todo:
+        for i, vec in zip(todo, embedder.embed_documents([texts[i] for i in todo])):
+            cache[keys[i]] = vec
+    if not units:
+        return np.zeros((0, embedder.dim), np.float32), 0
+    return np.stack([cache[k] for k in keys]).astype(np.float32), len(todo)
+
+
 class Index:
-    """An immutable snapshot: documents, chunks, their vectors, the FAISS and BM25 indexes."""
+    """An immutable snapshot: documents, chunks, their vectors, the FAISS and BM25 indexes, and
+    the sentence evidence units with their vectors."""
 
     def __init__(self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray,
-                 manifest: dict, dense=None):
+                 manifest: dict, dense=None, sentences: list[Chunk] | None = None,
+                 sentence_vectors: np.ndarray | None = None):
         self.docs = {d.id: d for d in docs}
         self.chunks = chunks
         self.vectors = vectors
@@ -108,6 +130,33 @@ class Index:
         self.dense = dense if dense is not None else _dense_index(vectors)
         self.lexical = LexicalIndex([c.text for c in chunks])
         self.by_id = {c.id: i for i, c in enumerate(chunks)}
+        self.sentences = sentences or []
+        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
+                                 else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32))
+        self.sentence_by_id = {s.id: i for i, s in enumerate(self.sentences)}
+        self.doc_sentences: dict[str, list[int]] = {}
+        for i, s in enumerate(self.sentences):
+            self.doc_sentences.setdefault(s.doc_id, []).append(i)
+
+    def unit(self, unit_id: str) -> Chunk | None:
+        """The chunk or sentence with this id (citations name either), or None."""
+        if unit_id in self.by_id:
+            return self.chunks[self.by_id[unit_id]]
+        i = self.sentence_by_id.get(unit_id)
+        return self.sentences[i] if i is not None else None
+
+    def context(self, unit_id: str) -> Chunk | None:
+        """The chunk that holds a cited unit (a sentence is shown inside its passage), or None."""
+        unit = self.unit(unit_id)
+        if unit is None or unit_id in self.by_id:
+            return unit
+        return next((c for c in self.chunks if c.doc_id == unit.doc_id and c.start <= unit.start
+                     and unit.end <= c.end), unit)
+
+    def unit_vector(self, unit_id: str) -> np.ndarray:
+        if unit_id in self.by_id:
+            return self.vectors[self.by_id[unit_id]]
+        return self.sentence_vectors[self.sentence_by_id[unit_id]]
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
@@ -119,16 +168,13 @@ class Index:
                 and reuse.manifest.get("embed_text") == EMBED_TEXT_VERSION):
             cache = {_chunk_key(embedder.fingerprint, embedding_text(reuse.docs[c.doc_id], c)): reuse.vectors[i]
                      for i, c in enumerate(reuse.chunks) if c.doc_id in reuse.docs}
+            cache.update({_chunk_key(embedder.fingerprint, embedding_text(reuse.docs[s.doc_id], s)):
+                          reuse.sentence_vectors[i] for i, s in enumerate(reuse.sentences) if s.doc_id in reuse.docs})
         by_id = {d.id: d for d in docs}
-        texts = [embedding_text(by_id[c.doc_id], c) for c in chunks]
-        keys = [_chunk_key(embedder.fingerprint, t) for t in texts]
-        todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
-        if todo:
-            fresh = embedder.embed_documents([texts[i] for i in todo])
-            for i, vec in zip(todo, fresh):
-                cache[keys[i]] = vec
-        vectors = (np.stack([cache[k] for k in keys]).astype(np.float32) if chunks
-                   else np.zeros((0, embedder.dim), np.float32))
+        sentences = [s for d in docs for s in sentence_units(d)]
+        # a one-sentence chunk and its sentence unit embed the same text: embedded once
+        vectors, embedded = _embed_cached(chunks, by_id, embedder, cache)
+        sentence_vectors, embedded_sentences = _embed_cached(sentences, by_id, embedder, cache)
         manifest = {
             "format": FORMAT,
             "embed_model": cfg.embed_model,
@@ -140,10 +186,11 @@ class Index:
             "chunk_overlap_sentences": cfg.chunk_overlap_sentences,
             "docs": {d.id: d.sha256 for d in docs},
             "chunks": len(chunks),
-            "embedded": len(todo),
+            "sentences": len(sentences),
+            "embedded": embedded + embedded_sentences,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        return cls(docs, chunks, vectors, manifest)
+        return cls(docs, chunks, vectors, manifest, sentences=sentences, sentence_vectors=sentence_vectors)
 
     def with_document(self, doc: Document, embedder: Embedder, cfg: Config) -> "Index":
         """A new snapshot with `doc` added; only its chunks are embedded."""
@@ -154,10 +201,15 @@ class Index:
         if doc.id in self.docs:
             raise CorpusError(f"an article named {doc.id} is already indexed")
         new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
-        new_vectors = embedder.embed_documents([embedding_text(doc, c) for c in new_chunks])
+        new_sentences = sentence_units(doc)
+        cache: dict[str, np.ndarray] = {}
+        new_vectors, embedded = _embed_cached(new_chunks, {doc.id: doc}, embedder, cache)
+        new_sentence_vectors, embedded_sentences = _embed_cached(new_sentences, {doc.id: doc}, embedder, cache)
         vectors = np.concatenate([self.vectors, new_vectors]).astype(np.float32)
         manifest = dict(self.manifest, docs={**self.manifest["docs"], doc.id: doc.sha256},
-                        chunks=len(self.chunks) + len(new_chunks), embedded=len(new_chunks),
+                        chunks=len(self.chunks) + len(new_chunks),
+                        sentences=len(self.sentences) + len(new_sentences),
+                        embedded=embedded + embedded_sentences,
                         created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         dense = None
         if len(vectors) <= HNSW_ABOVE and len(self.vectors) <= HNSW_ABOVE:
@@ -165,7 +217,9 @@ class Index:
 
             dense = faiss.clone_index(self.dense)
             dense.add(new_vectors)
-        return Index(list(self.docs.values()) + [doc], self.chunks + new_chunks, vectors, manifest, dense)
+        return Index(list(self.docs.values()) + [doc], self.chunks + new_chunks, vectors, manifest, dense,
+                     self.sentences + new_sentences,
+                     np.concatenate([self.sentence_vectors, new_sentence_vectors]).astype(np.float32))
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, root: Path) -> Path:
@@ -188,8 +242,12 @@ class Index:
             "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in self.docs.values()), encoding="utf-8")
         (tmp / "chunks.jsonl").write_text(
             "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.chunks), encoding="utf-8")
+        (tmp / "sentences.jsonl").write_text(
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.sentences), encoding="utf-8")
         with (tmp / "vectors.npy").open("wb") as f:
             np.save(f, self.vectors)
+        with (tmp / "sentence_vectors.npy").open("wb") as f:
+            np.save(f, self.sentence_vectors)
         faiss.write_index(self.dense, str(tmp / "dense.faiss"))
         manifest = dict(self.manifest, files={p.name: _sha_file(p) for p in sorted(tmp.iterdir())})
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -235,20 +293,27 @@ class Index:
         try:
             docs = [Document(**{**d, "spans": tuple(map(tuple, d["spans"]))})
                     for d in map(json.loads, (gen / "docs.jsonl").read_text(encoding="utf-8").splitlines())]
-            chunks = [Chunk(**{**c, "sentences": tuple(map(tuple, c["sentences"]))})
-                      for c in map(json.loads, (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines())]
+            chunks, sentences = (
+                [Chunk(**{**c, "sentences": tuple(map(tuple, c["sentences"]))})
+                 for c in map(json.loads, (gen / name).read_text(encoding="utf-8").splitlines())]
+                for name in ("chunks.jsonl", "sentences.jsonl"))
             vectors = np.load(gen / "vectors.npy")
+            sentence_vectors = np.load(gen / "sentence_vectors.npy")
             dense = faiss.read_index(str(gen / "dense.faiss"))
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
             raise IndexError_(f"index files are unreadable ({err})") from None
         if len(chunks) != len(vectors) or dense.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
             raise IndexError_("index files disagree on the number of chunks")
-        if vectors.ndim != 2 or vectors.shape[1] != manifest.get("dim") or dense.d != manifest.get("dim"):
+        if len(sentences) != len(sentence_vectors) or manifest.get("sentences") != len(sentences):
+            raise IndexError_("index files disagree on the number of sentences")
+        dim = manifest.get("dim")
+        if vectors.ndim != 2 or vectors.shape[1] != dim or dense.d != dim or sentence_vectors.ndim != 2 \
+                or sentence_vectors.shape[1] != dim:
             raise IndexError_("index vectors do not have the dimension recorded in the manifest")
         ids = {d.id for d in docs}
-        if ids != set(manifest.get("docs") or {}) or any(c.doc_id not in ids for c in chunks):
+        if ids != set(manifest.get("docs") or {}) or any(c.doc_id not in ids for c in chunks + sentences):
             raise IndexError_("index files disagree on the list of articles")
-        return cls(docs, chunks, vectors, manifest, dense)
+        return cls(docs, chunks, vectors, manifest, dense, sentences, sentence_vectors)
 
     def staleness(self, cfg: Config, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
         """Why this index does not fit the configuration and corpus, or None when it does."""
