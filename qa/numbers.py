@@ -2,7 +2,9 @@
 "6.6 مليار" = 6.6e9. Used to check that every number an answer states is one its passages state.
 
 Decimal separators: a separator followed by exactly three digits groups thousands ("1,000",
-"1.000"); otherwise it is a decimal mark ("14,3", "4.4"). German "Billion" is 10^12.
+"1.000"); otherwise it is a decimal mark ("14,3", "4.4"). Scale words are read in the text's
+language where they are false friends: German "Billion" is 10^12 (English "trillion"),
+"Billiarde" 10^15; English "billion" is 10^9. "a billion" / "einer Billion" is one of the scale.
 Chinese numerals (三, 十一, 两千) are converted with cn2an, the maintained converter.
 """
 
@@ -16,7 +18,7 @@ _SCALES = {
     "mn": 1e6, "bn": 1e9,
     # German
     "tausend": 1e3, "mio": 1e6, "million_de": 1e6, "millionen": 1e6, "milliarde": 1e9, "milliarden": 1e9,
-    "mrd": 1e9, "billionen": 1e12,
+    "mrd": 1e9, "billionen": 1e12, "billiarde": 1e15, "billiarden": 1e15,
     # Arabic
     "ألف": 1e3, "آلاف": 1e3, "مليون": 1e6, "ملايين": 1e6, "مليار": 1e9, "مليارات": 1e9, "بليون": 1e9,
     "تريليون": 1e12,
@@ -37,9 +39,21 @@ _ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬０�
 _NUM = re.compile(
     r"(?<![0-9A-Za-z\u00c0-\u024f_.,])(\d{1,3}(?:[.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)\s*"
     r"(万亿|百万|千万|[千万亿]|thousand|millions?|billions?|trillion|mn|bn|tausend|mio\.?|millionen|million|"
-    r"milliarden?|mrd\.?|billionen|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
+    r"milliarden?|mrd\.?|billionen|billiarden?|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
     re.IGNORECASE,
 )
+# A scale word with an article or "one" instead of digits: "a billion", "einer Billion", "مليار".
+_ONE_SCALE = re.compile(
+    r"(?<![\w.,])(?:(?:a|one|ein|eine|einer|einen|einem)\s+(million|billion|trillion|millionen|million|"
+    r"milliarde|billion|billiarde)|(مليار|مليون|تريليون))(?!\w)", re.IGNORECASE)
+
+
+def scale_value(word: str, lang: str | None = None) -> float:
+    """The value of a scale word in the text's language: German "Billion" = 10^12."""
+    word = word.lower().rstrip(".")
+    if lang == "de" and word == "billion":
+        return 1e12
+    return _SCALES.get(word, _SCALES.get(word + "_de", 1.0))
 # A Chinese numeral counts only when a unit or classifier follows it: 一 alone is part of many
 # words (一直 "always", 一些 "some"), 三位 "three (people)" and 十年 "ten years" are numbers.
 _CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:[万亿])?(?=[位名个人家年月日号岁亿万倍次项款成条只种])")
@@ -56,16 +70,16 @@ def _parse_digits(raw: str) -> float:
     return float(raw.replace(",", "."))
 
 
-def extract(text: str, words: bool = True) -> list[float]:
+def extract(text: str, words: bool = True, lang: str | None = None) -> list[float]:
     """Every numeric value stated in `text` (digits with scale words, Chinese numerals, and,
-    when `words`, number words one–twelve in English, German and Arabic)."""
+    when `words`, number words one–twelve in English, German and Arabic, and "a billion").
+    `lang` is the text's language, for scale words that are false friends."""
     text = text.translate(_ARABIC_INDIC)
     values: list[float] = []
     for m in _NUM.finditer(text):
         value = _parse_digits(m.group(1))
-        scale = (m.group(2) or "").lower().rstrip(".")
-        if scale:
-            value *= _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+        if m.group(2):
+            value *= scale_value(m.group(2), lang)
         values.append(value)
     for m in _CN_NUM.finditer(text):
         token = m.group()
@@ -80,6 +94,9 @@ def extract(text: str, words: bool = True) -> list[float]:
     if words:
         for m in _WORD.finditer(text):
             values.append(float(_WORDS[m.group(1).lower()]))
+        for m in _ONE_SCALE.finditer(text):
+            if not re.search(r"\d\s*$", text[: m.start()]):  # "6.6 مليار" is read above
+                values.append(scale_value(m.group(1) or m.group(2), lang))
     return values
 
 
@@ -92,14 +109,13 @@ def supported(claimed: list[float], stated: list[float]) -> list[float]:
     return [c for c in claimed if not any(same(c, s) for s in stated)]
 
 
-def spans(text: str) -> list[tuple[int, int, float]]:
+def spans(text: str, lang: str | None = None) -> list[tuple[int, int, float]]:
     """(start, end, value) of each number written with digits (and its scale word) in `text`."""
     out = []
     for m in _NUM.finditer(text.translate(_ARABIC_INDIC)):
         value = _parse_digits(m.group(1))
-        scale = (m.group(2) or "").lower().rstrip(".")
-        if scale:
-            value *= _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+        if m.group(2):
+            value *= scale_value(m.group(2), lang)
         end = m.end() if m.group(2) else m.end(1)
         out.append((m.start(), end, value))
     return out
@@ -120,7 +136,8 @@ _UNITS = {
 
 _SCALE_LANG = {
     **{w: "en" for w in ("thousand", "million", "millions", "billion", "billions", "trillion", "mn", "bn")},
-    **{w: "de" for w in ("tausend", "mio", "millionen", "milliarde", "milliarden", "mrd", "billionen")},
+    **{w: "de" for w in ("tausend", "mio", "millionen", "milliarde", "milliarden", "mrd", "billionen",
+                         "billiarde", "billiarden")},
     **{w: "ar" for w in ("ألف", "آلاف", "مليون", "ملايين", "مليار", "مليارات", "بليون", "تريليون")},
     **{w: "zh" for w in ("千", "万", "百万", "千万", "亿", "万亿")},
 }
@@ -132,8 +149,9 @@ def foreign_scales(text: str, lang: str) -> list[tuple[int, int, float]]:
     out = []
     for m in _NUM.finditer(text.translate(_ARABIC_INDIC)):
         scale = (m.group(2) or "").lower().rstrip(".")
-        if scale and _SCALE_LANG.get(scale, lang) != lang and lang in _UNITS:
-            value = _parse_digits(m.group(1)) * _SCALES.get(scale, _SCALES.get(scale + "_de", 1.0))
+        native = lang == "de" and scale == "billion"  # German singular "Billion" (10^12)
+        if scale and not native and _SCALE_LANG.get(scale, lang) != lang and lang in _UNITS:
+            value = _parse_digits(m.group(1)) * scale_value(scale, lang)
             out.append((m.start(), m.end(), value))
     return out
 
