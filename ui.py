@@ -175,8 +175,10 @@ class Loader:
             return (f'<div class="qa-status failed" role="alert"><span class="qa-dot"></span>Loading failed: '
                     f'{esc(self.error)}</div>')
         docs, chunks = self.counts()
+        dtype = getattr(self.assistant.embedder, "dtype", "")
         return (f'<div class="qa-status ready" role="status"><span class="qa-dot"></span>Ready '
-                f'<span class="qa-muted">· {docs} articles · {chunks} passages indexed</span></div>')
+                f'<span class="qa-muted">· {docs} articles · {chunks} passages indexed'
+                f'{f" · embeddings in {esc(dtype)}" if dtype else ""}</span></div>')
 
     def status_dict(self) -> dict:
         docs, chunks = self.counts()
@@ -257,8 +259,7 @@ def sources_html(answer: Answer, index, turn: int) -> str:
     cited_chunks = {c.chunk_id for c in answer.citations}
     for c in answer.citations:
         doc = index.docs.get(c.doc_id)
-        i = index.by_id.get(c.chunk_id)
-        chunk = index.chunks[i] if i is not None else None
+        chunk = index.context(c.chunk_id)
         if chunk is not None:
             passage = passage_html(chunk.text, chunk.start, c.start, c.end)
         else:  # the chunk is no longer in the index: show the quote itself

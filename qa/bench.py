@@ -51,6 +51,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .config import PROJECT_ROOT, Config, load_config
+from .embed import choose_dtype, cpu_flags
 from .evaluate import load_gold, percentile
 
 GOLD_FILE = PROJECT_ROOT / "seeds" / "gold.jsonl"
@@ -587,6 +588,8 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     result["machine"] = {
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "processor": _cpu_name(), "threads": cfg.threads, "load_avg_before": list(load_before),
+        "bf16_flags": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx2", "avx512f"}),
+        "embed_dtype": cfg.embed_dtype or choose_dtype(cpu_flags()),
         "load_avg_after": list(os.getloadavg()),
     }
     codes = {code, cold.get("code"), naive.get("code")}
@@ -673,7 +676,9 @@ def format_report(result: dict) -> str:
         f"memory: peak RSS of the cold-start process {_fmt(d.get('cold_start_child_peak_rss_mb'), ' MB')}; "
         f"RSS grew {_fmt(d.get('rss_growth_mb_per_question'), ' MB')} per question (default), "
         f"{_fmt(naive['details'].get('rss_growth_mb_per_question'), ' MB')} (naive)",
-        f"machine: {result['machine']['cores']} cores ({result['machine']['processor']}), Python "
+        f"machine: {result['machine']['cores']} cores ({result['machine']['processor']}; flags "
+        f"{' '.join(result['machine'].get('bf16_flags', [])) or 'none of avx2/avx512f/bf16'}; embedder "
+        f"{result['machine'].get('embed_dtype', '?')}), Python "
         f"{result['machine']['python']}, load average before/after "
         f"{result['machine']['load_avg_before'][0]:.2f}/{result['machine']['load_avg_after'][0]:.2f}",
         f"targets met: {sum(t['met'] for t in targets.values())}/{len(targets)}",
