@@ -18,13 +18,13 @@ from typing import Iterator
 
 import numpy as np
 
-from . import cite
+from . import cite, evidence
 from .config import MAX_QUESTION_CHARS, Config, load_config
 from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
-from .generate import build_messages, make_generator, rewrite_request
+from .generate import build_messages, make_generator, rewrite_request, translation_request
 from .index import Index, load_or_build
-from .lang import detect, preload
+from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
 from .types import Answer, Passage
 
@@ -81,6 +81,9 @@ class Assistant:
         cal = calibration()
         self.min_relevance = self.cfg.min_relevance or cal.get("min_relevance", 0.25)
         self.support_threshold = self.cfg.support_threshold or cal.get("support_threshold", cite.SUPPORT_THRESHOLD)
+        # an evidence sentence this close to the question answers it when the model's own answer
+        # failed (calibrated on dev: above the closest unanswerable question's best sentence)
+        self.fallback_cosine = self.cfg.fallback_cosine or cal.get("fallback_cosine", 0.65)
 
     # -- lazy, shared state -------------------------------------------------------------------
     # One lock per resource, so warm_up() can load the generator while the embedder loads.
@@ -167,13 +170,15 @@ class Assistant:
     def retrieve(self, question: str, history: list[dict] | None = None,
                  k: int | None = None) -> tuple[list[Passage], float, np.ndarray]:
         """Passages for a question (top `k`, default Config.top_k), the relevance of the best
-        match, and the query vector."""
+        match, and the query vectors (rows: the question; for a follow-up also the question
+        together with the one before it)."""
         k = k or self.cfg.top_k
         retriever = Retriever(self.index, self.embedder, self.cfg)
         previous = [t["content"] for t in (history or []) if t.get("role") == "user" and t.get("content")]
         qv = retriever.query_vector(question)
         relevance = retriever.relevance(qv)
         passages = retriever.search(question, k=k, vector=qv)
+        vectors = [qv]
         if previous:  # a follow-up ("and why?") is searched together with the question before it
             combined = f"{previous[-1]}\n{question}"
             cv = retriever.query_vector(combined)
@@ -182,7 +187,8 @@ class Assistant:
             fused = rrf([[p.chunk.id for p in more], [p.chunk.id for p in passages]], self.cfg.rrf_k)
             pool = {p.chunk.id: p for p in passages + more}
             passages = [pool[i] for i in sorted(fused, key=lambda i: -fused[i])][:k]
-        return passages, relevance, qv
+            vectors.append(cv)
+        return passages, relevance, np.stack(vectors)
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as they are generated, then the verified Answer (always last)."""
@@ -197,7 +203,7 @@ class Assistant:
         started = time.perf_counter()
         lang = detect(question)
         t = time.perf_counter()
-        passages, relevance, _ = self.retrieve(question, history)
+        passages, relevance, query_vectors = self.retrieve(question, history)
         timings["retrieve"] = time.perf_counter() - t
         index = self.index
 
@@ -207,7 +213,17 @@ class Assistant:
                          [f"nothing in the articles is close to the question (best match {relevance:.2f})"])
             return
 
-        passages = fit_budget(passages, self.cfg.context_budget)
+        # the best evidence sentence: the prompt's first item in the default path, and the answer
+        # of last resort when the model's own answer fails its checks (see _from_evidence)
+        retrieved = passages
+        best = evidence.select(index, retrieved, list(query_vectors), 0, 1, self.cfg.duplicate_cosine,
+                               self.cfg.evidence_context)
+        if self.cfg.evidence_sentences:
+            passages = evidence.select(index, retrieved, list(query_vectors), self.cfg.context_budget,
+                                       self.cfg.evidence_sentences, self.cfg.duplicate_cosine,
+                                       self.cfg.evidence_context)
+        else:
+            passages = fit_budget(retrieved, self.cfg.context_budget)
         t = time.perf_counter()
         raw, held = [], ""
         messages = build_messages(question, passages, lang, history)
@@ -224,7 +240,7 @@ class Assistant:
             else:
                 yield delta
         text = "".join(raw)
-        if self.cfg.verify and self._wrong_language(text, lang):
+        if self.cfg.verify and self._wrong_language(text, lang, question):
             # The model answered in the passages' language: ask once for a rewrite.
             text = "".join(self.generator.stream(rewrite_request(messages, text, lang),
                                                  self.cfg.max_tokens, self.cfg.temperature))
@@ -234,23 +250,32 @@ class Assistant:
         t = time.perf_counter()
         answer = self._verify(question, lang, text, passages, index)
         timings["verify"] = time.perf_counter() - t
+        if answer.abstained and self.cfg.verify and best and best[0].score >= self.fallback_cosine:
+            t = time.perf_counter()
+            answer = self._from_evidence(question, lang, best[0], index, answer)
+            if not answer.abstained and best[0].chunk.id not in {p.chunk.id for p in passages}:
+                answer.sources = passages + best  # the sentence it was written from, shown with the rest
+            timings["fallback"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         answer.timings = timings
         yield answer
 
     @staticmethod
-    def _wrong_language(text: str, lang: str) -> bool:
+    def _wrong_language(text: str, lang: str, question: str = "") -> bool:
+        """The answer, or words inside it, are in another language than the question's."""
         plain = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", text).strip()
-        if cite.is_refusal(text) or sum(ch.isalpha() for ch in plain) < 20:
+        if cite.is_refusal(text):
             return False
-        return detect(plain) != lang
+        if foreign_words(plain, lang, question):
+            return True
+        return sum(ch.isalpha() for ch in plain) >= 20 and detect(plain) != lang
 
     def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Index) -> Answer:
         if cite.is_refusal(text):
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
                           ["the model found no answer in the passages"])
         claims = cite.parse(text, len(passages), lang)
-        vectors = index.vectors[[index.by_id[p.chunk.id] for p in passages]]
+        vectors = np.stack([index.unit_vector(p.chunk.id) for p in passages])
         verifier = cite.Verifier(self.embedder, self.support_threshold)
         documents = [index.docs[p.doc_id].text if p.doc_id in index.docs else p.chunk.text for p in passages]
         verdicts = verifier.check(claims, passages, vectors, question, lang, documents) if self.cfg.verify else [
@@ -260,6 +285,21 @@ class Assistant:
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
                           notes + ["nothing supported by the passages remained"])
         return Answer(question, final, citations, passages, False, lang, {}, notes)
+
+    def _from_evidence(self, question: str, lang: str, best: Passage, index: Index,
+                       abstained: Answer) -> Answer:
+        """Answer with the best evidence sentence when the model's answer failed its checks or it
+        refused although that sentence is close to the question: the sentence in the asker's
+        language (translated by the generator and checked like any answer), cited to itself."""
+        sentence = " ".join(best.chunk.text.split())
+        if best.chunk.lang != lang:
+            sentence = "".join(self.generator.stream(translation_request(sentence, lang),
+                                                     self.cfg.max_tokens, 0.0)).strip()
+        answer = self._verify(question, lang, f"{sentence} [1]", [best], index)
+        if answer.abstained:
+            return abstained
+        answer.notes = abstained.notes + ["answered from the best evidence sentence"] + answer.notes
+        return answer
 
     def answer(self, question: str, history: list[dict] | None = None) -> Answer:
         result = None

@@ -33,9 +33,9 @@ class Config:
     gen_model: str = field(
         default_factory=lambda: os.environ.get("QA_GEN_MODEL", "qwen2.5-coder-1.5b-instruct-q4_k_m")
     )
-    # "bfloat16" (default: 2.7× faster, half the memory; vectors within cosine 0.998 of float32,
-    # same top-1 on every gold question) or "float32"
-    embed_dtype: str = field(default_factory=lambda: os.environ.get("QA_EMBED_DTYPE", "bfloat16"))
+    # "bfloat16" or "float32"; not set = chosen by the CPU (qa.embed.choose_dtype: bf16 only
+    # where it is native, float32 elsewhere). bf16 vectors are within cosine 0.998 of float32.
+    embed_dtype: str | None = field(default_factory=lambda: os.environ.get("QA_EMBED_DTYPE") or None)
     # "llamacpp" (in-process), "openai" (any OpenAI-compatible HTTP server), "transformers".
     gen_backend: str = field(default_factory=lambda: os.environ.get("QA_GEN_BACKEND", "llamacpp"))
     openai_base_url: str = field(
@@ -67,6 +67,13 @@ class Config:
     # 400 → 0.58, 1.9 s.
     context_budget: int = field(default_factory=lambda: int(os.environ.get("QA_CONTEXT_BUDGET", "600")))
 
+    # Evidence sentences given to the generator (qa.evidence), best first; 0 = whole retrieved
+    # passages (the `passages` configuration).
+    evidence_sentences: int = field(default_factory=lambda: int(os.environ.get("QA_EVIDENCE_SENTENCES", "4")))
+
+    # each evidence sentence with the sentence before it in its paragraph
+    evidence_context: bool = field(default_factory=lambda: os.environ.get("QA_EVIDENCE_CONTEXT", "1") == "1")
+
     # abstention before generation: minimum cosine of the best dense hit
     min_relevance: float = 0.0  # 0.0 = use qa/calibration.json (qa eval --split dev --calibrate)
 
@@ -77,6 +84,7 @@ class Config:
     # verification
     verify: bool = True
     support_threshold: float = 0.0  # 0.0 = use the calibrated default in qa.cite
+    fallback_cosine: float = 0.0  # 0.0 = use qa/calibration.json (evidence answer when the model's fails)
 
     name: str = "default"
 
@@ -89,7 +97,9 @@ PRESETS: dict[str, dict] = {
     "dense-only": {"use_lexical": False},
     "no-verify": {"verify": False},
     # The plain pipeline MEASURED.md describes: top-5 whole chunks, no checks, no abstention.
-    "naive": {"verify": False, "top_k": 5, "min_relevance": -1.0, "context_budget": 0},
+    "naive": {"verify": False, "top_k": 5, "min_relevance": -1.0, "context_budget": 0, "evidence_sentences": 0},
+    # the answering path before evidence sentences: retrieved passages within the budget
+    "passages": {"evidence_sentences": 0},
 }
 
 

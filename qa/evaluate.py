@@ -17,7 +17,8 @@ facts (answerable items)  an answer is fact-correct when it states ALL required 
     markers removed), or states the same numbers: "6,6 Milliarden" = "6.6 billion" = "66亿" by
     ``qa.numbers.extract``, provided the variant's other words appear too ("ten years" needs
     "years") and the number is not part of a name ("GPT-4o" is matched literally only).
-language  ``qa.lang.detect`` of the answer (markers removed) equals the item's language; an
+language  ``qa.lang.detect`` of the answer (markers removed) equals the item's language and no
+    sentence carries words of another language (``qa.lang.foreign_words``: names aside); an
     abstention matches when its text is the abstention text of the item's language.
 citations (answerable items)  precision: a citation is correct when its document is a gold
     document AND its quote's character span overlaps a span of a gold evidence string in that
@@ -286,14 +287,17 @@ def percentile(values, q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None = None) -> bool:
-    """The answer is in the item's language (an abstention: its text is the right one)."""
-    from .lang import detect
+def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None = None,
+                question: str = "") -> bool:
+    """The answer is in the item's language (an abstention: its text is the right one), counted
+    strictly: a sentence carrying words of another language (names aside, qa.lang.foreign_words)
+    is a miss."""
+    from .lang import detect, foreign_words
 
     if abstained and abstain_text is not None and text.strip() == abstain_text.strip():
         return True
     body = strip_markers(text)
-    return bool(body) and detect(body) == lang
+    return bool(body) and detect(body) == lang and not foreign_words(body, lang, question)
 
 
 def _mean(values: Iterable[float | bool]) -> float | None:
@@ -373,7 +377,8 @@ def score_item(item: dict, answer: dict | None, retrieved: list[str], doc_texts:
         "evidence_found": {d: len(s) for d, s in spans.items()},
         "text": text,
         "abstained": bool(answer["abstained"]),
-        "lang_ok": False if error else language_ok(text, answer["abstained"], item["lang"], abstain_text),
+        "lang_ok": False if error else language_ok(text, answer["abstained"], item["lang"], abstain_text,
+                                                             item.get("question", "")),
         "facts": [{"variants": f, "stated": s, "covered": c} for f, s, c in zip(facts, stated, covered)],
         "facts_ok": facts_ok,
         "retrieved_docs": list(retrieved),

@@ -108,3 +108,39 @@ def _en_de_cue(text: str) -> str | None:
 
 def name(code: str) -> str:
     return NAMES.get(code, code)
+
+
+_WORDS_RE = re.compile(r"[^\W\d_]+")
+_LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
+
+
+def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
+    """Words of another language inside a sentence written in `lang` ("the leitende Direktor
+    der …" in English, "alignment" in a Chinese answer); names aside. Words of `allowed` (the
+    question) never count. Rules, per answer language:
+    - en: German function words, and words spelt with ä/ö/ü/ß;
+    - de: English function words;
+    - zh, ar (and other non-Latin scripts): Latin-script words that are not written like a
+      name (all lower case, or glued to the answer's script);
+    names are capitalised and carry neither, so they pass."""
+    keep = {w.lower() for w in _WORDS_RE.findall(allowed)}
+    found: list[str] = []
+    if lang in ("en", "de"):
+        other = "de" if lang == "en" else "en"
+        for word in _WORDS_RE.findall(text):
+            low = word.lower()
+            if low in keep or low in _CUES[lang]:
+                continue
+            if (word.islower() and low in _CUES[other]) or (lang == "en" and _GERMAN_LETTERS.search(word)):
+                found.append(word)
+    elif lang in ("zh", "ar", "ja", "ko", "ru"):
+        for m in _LATIN_WORD.finditer(text):
+            word = m.group()
+            glued = (m.start() > 0 and text[m.start() - 1].isalpha() and not _LATIN_WORD.match(text[m.start() - 1])) \
+                or (m.end() < len(text) and text[m.end()].isalpha() and not _LATIN_WORD.match(text[m.end()]))
+            if word.lower() in keep or len(word) < 3:
+                continue
+            if (word.islower() and len(word) >= 4) or (glued and word[0].islower()):
+                found.append(word)
+    return found

@@ -26,16 +26,17 @@ SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 BUBECK = {"000_39e5384918818fe2", "001_6d5f0e6fb6e96afc"}  # one article in German and Arabic
 D002, D003, D004 = "002_fd11f6bd83abf008", "003_fa89097a72b77a95", "004_35ed62e78bbc7733"
 
-# (language, question, gold documents, acceptable variants of the key fact)
+# (language, question, gold documents, the required facts: each a list of acceptable variants,
+# and every fact must be stated, so a garbled half answer fails)
 CASES = [
-    ("en", "Why did John Schulman leave OpenAI?", {D002}, ["Anthropic"]),
-    ("en", "Who did Meta put in charge of its new superintelligence lab?", {D004}, ["Wang"]),
-    ("de", "Wie viel investierte Meta in Scale AI?", {D004}, ["14,3", "14.3"]),
-    ("de", "Wie viele Kernmitarbeiter haben OpenAI laut Branchenforschungsinstituten verlassen?", {D002}, ["75"]),
-    ("zh", "OpenAI 最近获得了多少资金？", {D003}, ["66 亿", "66亿", "6.6"]),
-    ("zh", "卡帕蒂创立的教育人工智能初创公司叫什么？", {D003}, ["Eureka", "尤里卡"]),
-    ("ar", "إلى أي شركة سينضم سيباستيان بوبيك؟", BUBECK, ["OpenAI"]),
-    ("ar", "كم سنة عمل بوبيك في مايكروسوفت؟", BUBECK, ["عشر", "10", "١٠"]),
+    ("en", "Why did John Schulman leave OpenAI?", {D002}, [["Anthropic"]]),
+    ("en", "Who did Meta put in charge of its new superintelligence lab?", {D004}, [["Wang"]]),
+    ("de", "Wie viel investierte Meta in Scale AI?", {D004}, [["14,3", "14.3"]]),
+    ("de", "Wie viele Kernmitarbeiter haben OpenAI laut Branchenforschungsinstituten verlassen?", {D002}, [["75"]]),
+    ("zh", "OpenAI 最近获得了多少资金？", {D003}, [["66 亿", "66亿", "6.6"]]),
+    ("zh", "卡帕蒂创立的教育人工智能初创公司叫什么？", {D003}, [["Eureka", "尤里卡"]]),
+    ("ar", "إلى أي شركة سينضم سيباستيان بوبيك؟", BUBECK, [["OpenAI"]]),
+    ("ar", "كم سنة عمل بوبيك في مايكروسوفت؟", BUBECK, [["عشر", "10", "١٠"]]),
 ]
 OUT_OF_SCOPE = "What is the capital of Canada?"
 ALL_QUESTIONS = [q for _, q, _, _ in CASES] + [OUT_OF_SCOPE]
@@ -88,7 +89,15 @@ def test_the_answer_states_the_fact_cites_the_article_in_the_question_language(a
     assert not a.abstained, explain(a)
     assert a.lang == lang
     assert gold & {c.doc_id for c in a.citations}, explain(a)
-    assert any(f.lower() in a.text.lower() for f in facts), f"none of {facts} stated" + explain(a)
+    for fact in facts:
+        assert any(f.lower() in a.text.lower() for f in fact), f"none of {fact} stated" + explain(a)
+
+
+@pytest.mark.xfail(strict=False, reason="known failure: the 1.5B model restates the reason as 'to work with "
+                   "Anthropic' and drops 'alignment' (KI-Ausrichtung); see the issue 11 note")
+def test_the_whole_reason_is_stated_not_half_of_it(ask):
+    a = ask("Why did John Schulman leave OpenAI?")
+    assert "anthropic" in a.text.lower() and "align" in a.text.lower(), explain(a)
 
 
 def test_out_of_scope_question_abstains(ask):

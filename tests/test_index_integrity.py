@@ -139,6 +139,15 @@ def test_damaged_index_is_detected_and_rebuilt(built, damage):
     assert [c.id for c in rebuilt.chunks] == [c.id for c in index.chunks]
 
 
+def embedded_texts(index, doc_ids=None) -> int:
+    """How many distinct texts the chunks and sentence units of these articles embed (a
+    one-sentence chunk and its sentence embed the same text, once)."""
+    from qa.chunking import embedding_text
+
+    units = [u for u in index.chunks + index.sentences if doc_ids is None or u.doc_id in doc_ids]
+    return len({embedding_text(index.docs[u.doc_id], u) for u in units})
+
+
 def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     """An index never serves a different embedding model: other fingerprint → rebuilt, and no
     vector of the old model is reused."""
@@ -150,7 +159,8 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     assert messages[0] == "building the index: it was built with another embedding model"
     assert_consistent(rebuilt, cfg)
     assert rebuilt.manifest["embed_fingerprint"] == "another-model"
-    assert rebuilt.manifest["embedded"] == len(rebuilt.chunks)  # nothing reused across models
+    assert rebuilt.manifest["embedded"] == embedded_texts(rebuilt)  # nothing reused across models
+    assert len(rebuilt.sentence_vectors) == len(rebuilt.sentences) > len(rebuilt.docs)
     assert rebuilt.vectors.shape[1] == 24
     fresh = Index.build(list(rebuilt.docs.values()), HashEmbedder(fingerprint="another-model", dim=24), cfg)
     assert np.array_equal(rebuilt.vectors, fresh.vectors)  # exactly what the new model makes
@@ -178,7 +188,8 @@ def test_changed_chunking_or_corpus_is_stale(built):
     grown = load_or_build(cfg, embedder, log=messages.append)
     assert_consistent(grown, cfg)
     new = [c for c in grown.chunks if c.doc_id == "extra"]
-    assert new and grown.manifest["embedded"] == len(new)  # unchanged chunks reuse their vectors
+    # unchanged chunks and sentences reuse their vectors
+    assert new and grown.manifest["embedded"] == embedded_texts(grown, {"extra"})
 
 
 def test_non_utf8_seed_is_not_rebuilt_on_every_load(corpus_root):

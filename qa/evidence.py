@@ -1,0 +1,69 @@
+"""Evidence selection: the few article sentences that answer a question.
+
+A 1.5B generator restates a few short, relevant sentences well and loses facts in long
+passages. Retrieval (qa.retrieve) finds the articles; this stage ranks every sentence of those
+articles by the cosine of its vector (embedded at index time with the sentence before it) to the
+question, and keeps the best ones that fit a prompt budget:
+- a sentence that says the same as one already kept (a translation in another article, cosine
+  ≥ the duplicate threshold) is skipped, so two parts of a question get two different sentences;
+- for a follow-up, a sentence may match either the question or the question with the one
+  before it (whichever is closer).
+The chosen sentences are returned most relevant first, as Passages over one-sentence Chunks, so
+citations point at exactly the sentence that states the fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .chunking import weight
+from .index import Index
+from .types import Chunk, Passage
+
+
+def candidates(index: Index, passages: list[Passage]) -> list[int]:
+    """Sentence rows of every article a retrieved passage comes from."""
+    rows: list[int] = []
+    for doc_id in dict.fromkeys(p.doc_id for p in passages):
+        rows += index.doc_sentences.get(doc_id, [])
+    return rows
+
+
+def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
+           limit: int, duplicate_cosine: float, context: bool = False) -> list[Passage]:
+    """The evidence sentences for a question: best first, at most `limit`, within `budget`
+    weighted characters (the best one always), no two saying the same thing."""
+    rows = candidates(index, passages)
+    if not rows:
+        return []
+    vectors = index.sentence_vectors[rows]
+    scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
+    chosen: list[int] = []
+    used = 0.0
+    for j in np.argsort(-scores, kind="stable"):
+        size = weight(index.sentences[rows[j]].text)
+        if chosen and (used + size > budget > 0):
+            continue
+        if any(float(vectors[j] @ vectors[k]) >= duplicate_cosine for k in chosen):
+            continue
+        chosen.append(int(j))
+        used += size
+        if len(chosen) == limit:
+            break
+    picked = {rows[j] for j in chosen}
+    return [Passage(chunk=with_context(index, rows[j], picked) if context else index.sentences[rows[j]],
+                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+
+
+def with_context(index: Index, row: int, picked: set[int]) -> Chunk:
+    """The sentence together with the one before it in its paragraph (the context it was
+    embedded with: "Er sagte: …" needs the sentence that names him), unless that one is
+    evidence of its own. Keeps the sentence's id, so the citation names the sentence."""
+    unit = index.sentences[row]
+    prev = index.sentences[row - 1] if row > 0 and row - 1 not in picked else None
+    doc = index.docs.get(unit.doc_id)
+    if prev is None or prev.doc_id != unit.doc_id or doc is None or doc.text[prev.end:unit.start].count("\n") > 0:
+        return unit
+    return replace(unit, start=prev.start, text=doc.text[prev.start:unit.end], sentences=prev.sentences + unit.sentences)
