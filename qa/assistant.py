@@ -20,13 +20,14 @@ import numpy as np
 
 from . import cite, evidence
 from .config import MAX_QUESTION_CHARS, Config, load_config
+from .chunking import split_sentences
 from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request, translation_request
 from .index import Index, load_or_build
 from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
-from .types import Answer, Passage
+from .types import Answer, Evidence, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -190,6 +191,19 @@ class Assistant:
             vectors.append(cv)
         return passages, relevance, np.stack(vectors)
 
+    def select_evidence(self, question: str, history: list[dict] | None = None) -> Evidence:
+        """Retrieve, then choose what the generator is given: the best sentences of the
+        retrieved articles (or whole passages when Config.evidence_sentences is 0)."""
+        retrieved, relevance, query_vectors = self.retrieve(question, history)
+        index, cfg = self.index, self.cfg
+        best = evidence.select(index, retrieved, list(query_vectors), 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
+        if cfg.evidence_sentences:
+            given = evidence.select(index, retrieved, list(query_vectors), cfg.context_budget,
+                                    cfg.evidence_sentences, cfg.duplicate_cosine, cfg.evidence_context)
+        else:
+            given = fit_budget(retrieved, cfg.context_budget)
+        return Evidence(retrieved, given, best[0] if best else None, relevance)
+
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield text deltas as they are generated, then the verified Answer (always last)."""
         question = clean_question(question)
@@ -203,27 +217,17 @@ class Assistant:
         started = time.perf_counter()
         lang = detect(question)
         t = time.perf_counter()
-        passages, relevance, query_vectors = self.retrieve(question, history)
+        found = self.select_evidence(question, history)
         timings["retrieve"] = time.perf_counter() - t
         index = self.index
+        passages = found.given
 
-        if relevance < self.min_relevance or not passages:
+        if found.relevance < self.min_relevance or not found.retrieved:
             timings["total"] = time.perf_counter() - started
-            yield Answer(question, cite.abstain_text(lang), [], passages, True, lang, timings,
-                         [f"nothing in the articles is close to the question (best match {relevance:.2f})"])
+            yield Answer(question, cite.abstain_text(lang), [], found.retrieved, True, lang, timings,
+                         [f"nothing in the articles is close to the question (best match {found.relevance:.2f})"])
             return
 
-        # the best evidence sentence: the prompt's first item in the default path, and the answer
-        # of last resort when the model's own answer fails its checks (see _from_evidence)
-        retrieved = passages
-        best = evidence.select(index, retrieved, list(query_vectors), 0, 1, self.cfg.duplicate_cosine,
-                               self.cfg.evidence_context)
-        if self.cfg.evidence_sentences:
-            passages = evidence.select(index, retrieved, list(query_vectors), self.cfg.context_budget,
-                                       self.cfg.evidence_sentences, self.cfg.duplicate_cosine,
-                                       self.cfg.evidence_context)
-        else:
-            passages = fit_budget(retrieved, self.cfg.context_budget)
         t = time.perf_counter()
         raw, held = [], ""
         messages = build_messages(question, passages, lang, history)
@@ -241,24 +245,40 @@ class Assistant:
                 yield delta
         text = "".join(raw)
         if self.cfg.verify and self._wrong_language(text, lang, question):
-            # The model answered in the passages' language: ask once for a rewrite.
-            text = "".join(self.generator.stream(rewrite_request(messages, text, lang),
-                                                 self.cfg.max_tokens, self.cfg.temperature))
+            text = self._into_language(text, messages, lang, question)
             timings["rewrite"] = time.perf_counter() - t
         timings["generate"] = time.perf_counter() - t
 
         t = time.perf_counter()
         answer = self._verify(question, lang, text, passages, index)
         timings["verify"] = time.perf_counter() - t
-        if answer.abstained and self.cfg.verify and best and best[0].score >= self.fallback_cosine:
+        best = found.best
+        if answer.abstained and self.cfg.verify and best is not None and best.score >= self.fallback_cosine:
             t = time.perf_counter()
-            answer = self._from_evidence(question, lang, best[0], index, answer)
-            if not answer.abstained and best[0].chunk.id not in {p.chunk.id for p in passages}:
-                answer.sources = passages + best  # the sentence it was written from, shown with the rest
+            answer = self._from_evidence(question, lang, best, index, answer)
+            if not answer.abstained and best.chunk.id not in {p.chunk.id for p in passages}:
+                answer.sources = passages + [best]  # the sentence it was written from, shown with the rest
             timings["fallback"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         answer.timings = timings
         yield answer
+
+    def _into_language(self, text: str, messages: list[dict], lang: str, question: str) -> str:
+        """The answer in the question's language: the model is asked once to rewrite it; a
+        sentence that still carries words of another language is then translated on its own
+        (a one-sentence translation kept the facts where the rewrite left German words in)."""
+        text = "".join(self.generator.stream(rewrite_request(messages, text, lang),
+                                             self.cfg.max_tokens, self.cfg.temperature))
+        pieces = []
+        for s, e in split_sentences(text, 0, len(text), lang):
+            piece = text[s:e]
+            plain = cite.without_markers(piece)
+            if plain and foreign_words(plain, lang, question):
+                translated = "".join(self.generator.stream(translation_request(plain, lang),
+                                                           self.cfg.max_tokens, 0.0)).strip()
+                piece = f"{translated} {''.join(cite.markers(piece))}".strip()
+            pieces.append(piece)
+        return ("" if lang in ("zh", "ja") else " ").join(pieces)
 
     @staticmethod
     def _wrong_language(text: str, lang: str, question: str = "") -> bool:

@@ -63,6 +63,15 @@ ABSTAIN_TEXT = {
 }
 
 
+def markers(text: str) -> list[str]:
+    """The citation markers of a text, as written."""
+    return [m.group(0).strip() for m in _MARKER.finditer(text)]
+
+
+def without_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
 def abstain_text(lang: str) -> str:
     return ABSTAIN_TEXT.get(lang, ABSTAIN_TEXT["en"])
 
@@ -99,8 +108,9 @@ def _marker_as_content(piece: str) -> bool:
     if _CONJOINED.search(piece):
         return True
     for m in _MARKER.finditer(piece):
-        rest = piece[m.end():].strip()
-        if _DANGLING.search(piece[: m.start()]) and (not rest or re.match(r"^[.!?。！？؟,，]", rest)):
+        before, rest = piece[: m.start()].rstrip(), piece[m.end():].strip()
+        ends = not rest or re.match(r"^[.!?。！？؟,，]", rest)
+        if ends and (_DANGLING.search(before) or before.endswith((":", "：", "-", "–"))):
             return True
     return False
 

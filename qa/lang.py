@@ -119,8 +119,8 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
     """Words of another language inside a sentence written in `lang` ("the leitende Direktor
     der …" in English, "alignment" in a Chinese answer); names aside. Words of `allowed` (the
     question) never count. Rules, per answer language:
-    - en: German function words, and words spelt with ä/ö/ü/ß;
-    - de: English function words;
+    - en: German function words, words spelt with ä/ö/ü/ß, and words in another script;
+    - de: English function words, and words in another script;
     - zh, ar (and other non-Latin scripts): Latin-script words that are not written like a
       name (all lower case, or glued to the answer's script);
     names are capitalised and carry neither, so they pass."""
@@ -132,7 +132,9 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
             low = word.lower()
             if low in keep or low in _CUES[lang]:
                 continue
-            if (word.islower() and low in _CUES[other]) or (lang == "en" and _GERMAN_LETTERS.search(word)):
+            other_script = any(ch.isalpha() and not _LATIN_WORD.match(ch) for ch in word)
+            if other_script or (word.islower() and low in _CUES[other]) \
+                    or (lang == "en" and _GERMAN_LETTERS.search(word)):
                 found.append(word)
     elif lang in ("zh", "ar", "ja", "ko", "ru"):
         for m in _LATIN_WORD.finditer(text):

@@ -52,6 +52,17 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What one question is answered from (qa.evidence): the retrieved passages, the numbered
+    units the generator is given, and the single closest sentence (the answer of last resort)."""
+
+    retrieved: list[Passage]  # chunks, rank order
+    given: list[Passage]  # what the prompt numbers [1]..[n]: sentences, or chunks (`passages` config)
+    best: Passage | None  # the sentence closest to the question
+    relevance: float  # cosine of the best chunk: below the calibrated minimum → abstain
+
+
+@dataclass(frozen=True)
 class Citation:
     n: int  # the marker number as shown in Answer.text
     doc_id: str

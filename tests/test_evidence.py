@@ -145,6 +145,8 @@ def test_statements_are_not_refusals(text):
     ("Aleksander Madry, the leitende Direktor der Sicherheitsabteilung at OpenAI, was entlassen.", "en"),
     ("Lilian Weng is a Vizepräsident for Sicherheitsforschung at OpenAI.", "en"),
     ("Er wechselt to the company and will research alignment.", "de"),
+    ("Sيباستيان بوبيك is moving to OpenAI.", "en"),
+    ("Er arbeitet bei 微软.", "de"),
     ("他离开OpenAI加入Anthropic，研究alignment。", "zh"),
     ("انضم إلى Anthropic لدراسة alignment.", "ar"),
 ])
