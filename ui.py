@@ -84,7 +84,7 @@ import gradio as gr
 from qa.assistant import Assistant, clean_history
 from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
 from qa.lang import name as language_name
-from qa.types import Answer
+from qa.types import Answer, SourcesFound
 
 log = logging.getLogger("qa.ui")
 
@@ -252,6 +252,15 @@ def passage_html(chunk_text: str, chunk_start: int, start: int | None = None, en
     return f"{esc(chunk_text[:s])}<mark>{esc(chunk_text[s:e])}</mark>{esc(chunk_text[e:])}"
 
 
+def found_html(passages, index) -> str:
+    """The Sources panel while the answer is being written: the articles it draws on."""
+    titles = list(dict.fromkeys(index.docs[p.doc_id].title if p.doc_id in index.docs else p.doc_id
+                                for p in passages))
+    items = "".join(f'<li dir="auto">{esc(t)}</li>' for t in titles)
+    return (f'<div class="qa-panel-empty">Found in {len(titles)} article{"s" if len(titles) != 1 else ""}; '
+            f'writing the answer…</div><ul class="qa-found">{items}</ul>')
+
+
 def sources_html(answer: Answer, index, turn: int) -> str:
     """The Sources panel block for one answer: cited passages (with the cited sentence marked),
     then the retrieved-but-uncited passages behind a toggle, timings and verification notes."""
@@ -363,6 +372,10 @@ class App:
         text = ""
         try:
             for item in self.assistant.stream(question, history):
+                if isinstance(item, SourcesFound):  # shown while the answer is written
+                    waiting = found_html(item.passages, self.assistant.index)
+                    yield display, "", waiting, session
+                    continue
                 if isinstance(item, Answer):
                     turn = len(turns) + 1
                     index = self.assistant.index
@@ -372,7 +385,7 @@ class App:
                                 {"role": "assistant", "content": item.text}]
                     yield display, "", panel_html(turns), session
                     return
-                text += item
+                text += item.text
                 display[-1] = {"role": "assistant", "content": streaming_html(text)}
                 yield display, "", waiting, session
         except ValueError as err:  # clean_question: an unusable question

@@ -6,6 +6,7 @@
 """
 
 from .assistant import Assistant, answer
-from .types import Answer, Chunk, Citation, Document, Passage
+from .types import Answer, Chunk, Citation, Document, Passage, Reason, Removal, SourcesFound, TextDelta
 
-__all__ = ["answer", "Answer", "Assistant", "Citation", "Chunk", "Document", "Passage"]
+__all__ = ["answer", "Answer", "Assistant", "Citation", "Chunk", "Document", "Passage", "Reason", "Removal",
+           "SourcesFound", "TextDelta"]

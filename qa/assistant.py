@@ -27,7 +27,7 @@ from .generate import build_messages, make_generator, rewrite_request, translati
 from .index import Index, load_or_build
 from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
-from .types import Answer, Evidence, Passage
+from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -204,8 +204,9 @@ class Assistant:
             given = fit_budget(retrieved, cfg.context_budget)
         return Evidence(retrieved, given, best[0] if best else None, relevance)
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
-        """Yield text deltas as they are generated, then the verified Answer (always last)."""
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[StreamEvent]:
+        """Yield the sources as soon as they are found (SourcesFound), the answer text as it is
+        generated (TextDelta), then the verified Answer (always last)."""
         question = clean_question(question)
         history = clean_history(history)
         timings: dict[str, float] = {}
@@ -222,10 +223,12 @@ class Assistant:
         index = self.index
         passages = found.given
 
+        yield SourcesFound(list(passages) if found.relevance >= self.min_relevance else list(found.retrieved))
         if found.relevance < self.min_relevance or not found.retrieved:
             timings["total"] = time.perf_counter() - started
             yield Answer(question, cite.abstain_text(lang), [], found.retrieved, True, lang, timings,
-                         [f"nothing in the articles is close to the question (best match {found.relevance:.2f})"])
+                         [f"nothing in the articles is close to the question (best match {found.relevance:.2f})"],
+                         abstain_reason=Reason.NOT_RELEVANT)
             return
 
         t = time.perf_counter()
@@ -239,10 +242,10 @@ class Assistant:
                 held += delta
                 if len(held) >= 10 or not "NOT_FOUND".startswith(held.strip()[:9]):
                     if not cite.is_refusal(held):
-                        yield held
+                        yield TextDelta(held)
                     held = None if not cite.is_refusal(held) else held
             else:
-                yield delta
+                yield TextDelta(delta)
         text = "".join(raw)
         if self.cfg.verify and self._wrong_language(text, lang, question):
             text = self._into_language(text, messages, lang, question)
@@ -293,7 +296,7 @@ class Assistant:
     def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Index) -> Answer:
         if cite.is_refusal(text):
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
-                          ["the model found no answer in the passages"])
+                          ["the model found no answer in the passages"], abstain_reason=Reason.MODEL_REFUSED)
         claims = cite.parse(text, len(passages), lang)
         vectors = np.stack([index.unit_vector(p.chunk.id) for p in passages])
         verifier = cite.Verifier(self.embedder, self.support_threshold)
@@ -301,10 +304,12 @@ class Assistant:
         verdicts = verifier.check(claims, passages, vectors, question, lang, documents) if self.cfg.verify else [
             cite.Verdict(claim=c, cite=c.cited, support=0.0) for c in claims]
         final, citations, notes = cite.assemble(verdicts, passages, index.docs, question, lang, self.cfg.verify)
+        removed = [r for v in verdicts if (r := cite.removal(v, self.cfg.verify)) is not None]
         if not final or (self.cfg.verify and not citations):
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
-                          notes + ["nothing supported by the passages remained"])
-        return Answer(question, final, citations, passages, False, lang, {}, notes)
+                          notes + ["nothing supported by the passages remained"], removed,
+                          Reason.NOTHING_SUPPORTED)
+        return Answer(question, final, citations, passages, False, lang, {}, notes, removed)
 
     def _from_evidence(self, question: str, lang: str, best: Passage, index: Index,
                        abstained: Answer) -> Answer:
@@ -319,13 +324,16 @@ class Assistant:
         if answer.abstained:
             return abstained
         answer.notes = abstained.notes + ["answered from the best evidence sentence"] + answer.notes
+        answer.removed = abstained.removed + answer.removed
+        answer.from_evidence = True
         return answer
 
     def answer(self, question: str, history: list[dict] | None = None) -> Answer:
         result = None
         for item in self.stream(question, history):
             result = item
-        return result  # type: ignore[return-value]
+        assert isinstance(result, Answer)
+        return result
 
 
 _default: Assistant | None = None

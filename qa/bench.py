@@ -419,7 +419,7 @@ def measure_retrieval(retrieve: Callable[[str], object], questions: list[str]) -
 
 def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]) -> dict:
     """Stream every question through `assistant`; TTFT, answer time, decode speed, prompt sizes."""
-    from .types import Answer
+    from .types import Answer, SourcesFound, TextDelta
 
     retrieval = measure_retrieval(assistant.retrieve, [q["question"] for q in questions])
     tap = install_tap(assistant.generator)
@@ -427,7 +427,7 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
     try:
         for q in questions:
             n_before = len(tap.records) if tap else 0
-            first = last = None
+            first = last = sources = None
             deltas = 0
             answer = None
             started = time.perf_counter()
@@ -435,7 +435,9 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
                 now = time.perf_counter()
                 if isinstance(item, Answer):
                     answer = item
-                else:
+                elif isinstance(item, SourcesFound):
+                    sources = now if sources is None else sources
+                elif isinstance(item, TextDelta):
                     deltas += 1
                     first = now if first is None else first
                     last = now
@@ -443,7 +445,8 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
             generated = "ttft" in answer.timings
             row = {"id": q["id"], "lang": q["lang"], "answerable": q.get("answerable", True),
                    "generated": generated, "abstained": answer.abstained, "deltas": deltas,
-                   "ttft_s": None, "answer_s": ended - started, "model_ttft_s": answer.timings.get("ttft"),
+                   "ttft_s": None, "answer_s": ended - started,
+                   "sources_s": (sources - started) if sources is not None else None, "model_ttft_s": answer.timings.get("ttft"),
                    "retrieve_s": answer.timings.get("retrieve"), "verify_s": answer.timings.get("verify"),
                    "stream_s": (last - first) if first is not None and last is not None else None,
                    "rss_mb": current_rss_mb()}
@@ -479,12 +482,14 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
         decode = (sum(r["deltas"] - 1 for r in streamed) / sum(r["stream_s"] for r in streamed)) if streamed else None
         method = "streamed deltas per second (no token timings from this backend)"
     (t50, t95), (a50, a95) = p50_p95(ttft), p50_p95(answer_times)
+    s50, s95 = p50_p95([r["sources_s"] for r in rows if r["sources_s"] is not None])
     r50, r95 = p50_p95(retrieval, 1000)
     prompts = [r["prompt_tokens"] for r in generated if r["prompt_tokens"]]
     prompt_ms = [r["prompt_ms"] for r in generated if r["prompt_ms"] is not None]
     prompt_n = [r["prompt_n"] for r in generated if r["prompt_n"] is not None]
     return {
         "ttft_s_p50": t50, "ttft_s_p95": t95, "answer_s_p50": a50, "answer_s_p95": a95,
+        "sources_s_p50": s50, "sources_s_p95": s95,
         "retrieval_ms_p50": r50, "retrieval_ms_p95": r95, "decode_tok_s": decode,
         "details": {
             "questions": len(rows),
@@ -630,6 +635,7 @@ def _fmt(value: Any, unit: str = "") -> str:
 def format_report(result: dict) -> str:
     naive, scale, targets, d = result["naive"], result["scale"], result["targets"], result.get("details", {})
     rows = [
+        ("time to sources p50 / p95", "sources_s_p50", "sources_s_p95", " s"),
         ("TTFT p50 / p95", "ttft_s_p50", "ttft_s_p95", " s"),
         ("answer p50 / p95", "answer_s_p50", "answer_s_p95", " s"),
         ("retrieval p50 / p95", "retrieval_ms_p50", "retrieval_ms_p95", " ms"),

@@ -25,7 +25,7 @@ from . import numbers
 from .chunking import split_sentences
 from .lang import foreign_words
 from .lexical import tokenize
-from .types import Citation, Document, Passage
+from .types import Citation, Document, Passage, Reason, Removal
 
 # Cosine between an answer sentence (query embedding) and a passage (document embedding) above
 # which the passage is taken to support the sentence. Calibrated on the dev split
@@ -205,7 +205,17 @@ class Verdict:
     claim: Claim
     cite: list[int]  # passage numbers (1-based) after repair
     support: float
-    problem: str = ""
+    problem: str = ""  # what is wrong, as text ("" = nothing)
+    reason: Reason | None = None  # the same, as a code
+
+
+def removal(v: Verdict, verify: bool = True) -> Removal | None:
+    """Why this sentence is left out of the answer, or None when it stays."""
+    if verify and v.problem:
+        return Removal(v.claim.text, v.reason or Reason.UNSUPPORTED, v.problem)
+    if verify and not v.cite:
+        return Removal(v.claim.text, Reason.NO_CITATION, "no citation")
+    return None
 
 
 class Verifier:
@@ -232,7 +242,7 @@ class Verifier:
         verdicts = []
         for ci, claim in enumerate(claims):
             cite = list(claim.cited)
-            problem = ""
+            problem, reason = "", None
             claimed = [v for v in numbers.extract(_NAMED_NUMBER.sub(" ", claim.text), lang=lang)
                        if not any(numbers.same(v, q) for q in question_numbers)]
             names = _names(claim.text, lang)
@@ -247,33 +257,36 @@ class Verifier:
                     if not any(n in together for n in cite):
                         cite = [max(together, key=lambda n: sims[ci, n - 1])]
                 elif ok:
+                    reason = Reason.NUMBER_WITHOUT_ITS_NAME
                     problem = (f"the passages do not state {', '.join(f'{v:g}' for v in claimed)} "
                                f"together with {', '.join(known)}")
                 else:
+                    reason = Reason.NUMBER_NOT_IN_SOURCES
                     missing = numbers.supported(claimed, [v for vs in stated for v in vs])
                     problem = f"number not in the passages: {', '.join(f'{v:g}' for v in missing) or claimed}"
             if not problem and says_nothing(claim.text):
-                problem = "says the sources do not answer"
+                problem, reason = "says the sources do not answer", Reason.SAYS_SOURCES_DO_NOT_ANSWER
             if not problem and claim.marker_as_content:
-                problem = "a citation marker stands in place of the answer"
+                problem, reason = "a citation marker stands in place of the answer", Reason.MARKER_AS_CONTENT
             if not problem:
                 unknown = self._untranslated([n for n in names if n.lower() not in haystack], passages)
                 if unknown:
-                    problem = f"name not in the passages: {', '.join(unknown)}"
+                    problem, reason = f"name not in the passages: {', '.join(unknown)}", Reason.NAME_NOT_IN_SOURCES
             if not problem and not claimed and not (set(tokenize(claim.text)) - question_tokens):
-                problem = "adds nothing to the question"
+                problem, reason = "adds nothing to the question", Reason.ADDS_NOTHING
             if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(written[ci]):
-                problem = "sentence is not in the question's language"
+                problem, reason = "sentence is not in the question's language", Reason.WRONG_SCRIPT
             if not problem and (foreign := foreign_words(written[ci], lang, question)):
-                problem = f"words of another language: {', '.join(foreign[:5])}"
+                problem, reason = f"words of another language: {', '.join(foreign[:5])}", Reason.FOREIGN_WORDS
             best = int(np.argmax(sims[ci]))
             support = max((float(sims[ci, n - 1]) for n in cite), default=-1.0)
             if not problem and support < self.threshold and not number_evidence:
                 if sims[ci, best] >= self.threshold:
                     cite, support = [best + 1], float(sims[ci, best])
                 else:
+                    reason = Reason.UNSUPPORTED
                     problem = f"not supported by the passages (similarity {max(support, float(sims[ci, best])):.2f})"
-            verdicts.append(Verdict(claim=claim, cite=cite, support=support, problem=problem))
+            verdicts.append(Verdict(claim=claim, cite=cite, support=support, problem=problem, reason=reason))
         return verdicts
 
     def _untranslated(self, names: list[str], passages: list[Passage]) -> list[str]:
@@ -346,11 +359,8 @@ def assemble(verdicts: list[Verdict], passages: list[Passage], docs: dict[str, D
     citations: list[Citation] = []
     parts, notes = [], []
     for v in verdicts:
-        if verify and v.problem:
-            notes.append(f"removed “{v.claim.text}”: {v.problem}")
-            continue
-        if not v.cite and verify:
-            notes.append(f"removed “{v.claim.text}”: no citation")
+        if (gone := removal(v, verify)) is not None:
+            notes.append(f"removed “{gone.text}”: {gone.detail}")
             continue
         if v.claim.repaired:
             notes.append(f"number corrected from the passage: “{v.claim.text}”")

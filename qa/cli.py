@@ -19,6 +19,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def _ask(args) -> int:
     from .assistant import Assistant, clean_question
+    from .types import SourcesFound, TextDelta
     from .config import load_config
 
     try:
@@ -31,9 +32,14 @@ def _ask(args) -> int:
         print(json.dumps(assistant.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
+    print("searching…", end="", flush=True, file=sys.stderr)
     for item in assistant.stream(args.question):
-        if isinstance(item, str):
-            print(item, end="", flush=True, file=sys.stderr)
+        if isinstance(item, SourcesFound):
+            titles = dict.fromkeys(assistant.index.docs[p.doc_id].title for p in item.passages
+                                   if p.doc_id in assistant.index.docs)
+            print(f" found in: {'; '.join(titles) or '(nothing)'}", file=sys.stderr, flush=True)
+        elif isinstance(item, TextDelta):
+            print(item.text, end="", flush=True, file=sys.stderr)
         else:
             result = item
     print(file=sys.stderr)

@@ -104,7 +104,6 @@ _MARKERS = re.compile(r"\s*[\[【]\s*\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*\s*[\]�
 _CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
 _CJK_DIGIT = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])(?=\d)")
 _WORD_RUN = re.compile(r"[^\W\d_]+")
-_REMOVED = re.compile(r"removed “(.*?)”: (.*)$", re.DOTALL)
 
 
 class GoldError(ValueError):
@@ -305,9 +304,6 @@ def _mean(values: Iterable[float | bool]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def removed_claims(notes: list[str]) -> list[str]:
-    """The sentences verification removed, from the Answer's notes ('removed “…”: reason')."""
-    return [m.group(1) for m in (_REMOVED.match(n) for n in notes) if m]
 
 
 def classify(result: dict) -> list[str]:
@@ -315,16 +311,16 @@ def classify(result: dict) -> list[str]:
     modes: list[str] = []
     if result.get("error"):
         return ["error"]
-    notes = " ".join(result.get("notes", []))
+    reason = result.get("abstain_reason")
     if result["answerable"]:
         if not result["facts_ok"]:
             missing = [f["variants"] for f in result["facts"] if not f["stated"]]
-            removed = removed_claims(result.get("notes", []))
+            removed = [r["text"] for r in result.get("removed", [])]
             if not set(result["context_docs"]) & set(result["gold_docs"]):
                 modes.append("wrong retrieval")
-            elif result["abstained"] and "is close to the question" in notes:
+            elif result["abstained"] and reason == "not_relevant":
                 modes.append("abstained: relevance below threshold")
-            elif result["abstained"] and "found no answer" in notes:
+            elif result["abstained"] and reason == "model_refused":
                 modes.append("model refused")
             elif any(fact_stated(f, claim) for f in missing for claim in removed):
                 modes.append("verification removed a claim stating a gold fact")
@@ -386,6 +382,8 @@ def score_item(item: dict, answer: dict | None, retrieved: list[str], doc_texts:
         "citations": citations,
         "timings": dict(answer.get("timings", {})),
         "notes": list(answer.get("notes", [])),
+        "removed": list(answer.get("removed", [])),
+        "abstain_reason": answer.get("abstain_reason"),
         "error": error,
         "answer": answer,
     }

@@ -3,6 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Reason(str, Enum):
+    """Why verification removed a sentence, or why an answer abstained (typed, so the evaluation
+    and the UI read codes, not note text)."""
+
+    # a removed sentence
+    NUMBER_NOT_IN_SOURCES = "number_not_in_sources"
+    NUMBER_WITHOUT_ITS_NAME = "number_without_its_name"
+    SAYS_SOURCES_DO_NOT_ANSWER = "says_sources_do_not_answer"
+    MARKER_AS_CONTENT = "marker_as_content"
+    NAME_NOT_IN_SOURCES = "name_not_in_sources"
+    ADDS_NOTHING = "adds_nothing"
+    WRONG_SCRIPT = "wrong_script"
+    FOREIGN_WORDS = "foreign_words"
+    UNSUPPORTED = "unsupported"
+    NO_CITATION = "no_citation"
+    # an abstention
+    NOT_RELEVANT = "not_relevant"  # nothing in the articles is close to the question
+    MODEL_REFUSED = "model_refused"
+    NOTHING_SUPPORTED = "nothing_supported"
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A sentence of the generated answer that verification removed."""
+
+    text: str
+    reason: Reason
+    detail: str = ""  # human-readable, e.g. "number not in the passages: 2021"
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "reason": self.reason.value, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -87,7 +121,10 @@ class Answer:
     abstained: bool
     lang: str
     timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # what verification removed or repaired
+    notes: list[str] = field(default_factory=list)  # what verification removed or repaired, as text
+    removed: list[Removal] = field(default_factory=list)
+    abstain_reason: Reason | None = None
+    from_evidence: bool = False  # written from the best evidence sentence (the model's answer failed)
 
     def to_dict(self) -> dict:
         return {
@@ -99,4 +136,25 @@ class Answer:
             "sources": [p.to_dict() for p in self.sources],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "notes": list(self.notes),
+            "removed": [r.to_dict() for r in self.removed],
+            "abstain_reason": self.abstain_reason.value if self.abstain_reason else None,
+            "from_evidence": self.from_evidence,
         }
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the answer as it is generated (stream event)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SourcesFound:
+    """What the answer will be written from, known right after retrieval (stream event, first)."""
+
+    passages: list[Passage]
+
+
+# Assistant.stream yields SourcesFound, then TextDelta*, then the Answer (always last).
+StreamEvent = SourcesFound | TextDelta | Answer

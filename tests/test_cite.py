@@ -331,6 +331,25 @@ def test_assemble_quotes_the_best_matching_sentence_of_the_passage():
     assert c.quote.startswith("Anfang dieses Monats gab John Schulman") and c.quote.endswith("Anthropic anschließt.")
 
 
+def test_removal_records_a_typed_reason():
+    from qa.cite import removal
+    from qa.types import Reason
+
+    assert removal(verdict("ok.", [1])) is None
+    assert removal(verdict("x.", [])).reason is Reason.NO_CITATION
+    typed = Verdict(claim=Claim("y.", [1]), cite=[1], support=0.1, problem="number not in the passages: 5",
+                    reason=Reason.NUMBER_NOT_IN_SOURCES)
+    assert removal(typed) == removal(typed, True) and removal(typed).reason is Reason.NUMBER_NOT_IN_SOURCES
+    assert removal(typed, verify=False) is None
+
+
+def test_check_sets_the_reason_with_the_problem():
+    from qa.types import Reason
+
+    v = check(parse("Schulman joined Berkeley [3].", 3, "en"), {"Schulman": E[2]})[0]
+    assert v.problem == "name not in the passages: Berkeley" and v.reason is Reason.NAME_NOT_IN_SOURCES
+
+
 def test_assemble_removes_failed_and_uncited_sentences_with_notes():
     verdicts = [verdict("Schulman joined Berkeley.", [3], problem="name not in the passages: Berkeley"),
                 verdict("Something without a source.", []),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import Answer, Assistant, Citation, answer
+from qa import Answer, Assistant, Citation, SourcesFound, TextDelta, answer
 from qa.cite import abstain_text
 from qa.config import MAX_QUESTION_CHARS, load_config
 
@@ -110,12 +110,13 @@ def test_out_of_scope_question_abstains(ask):
 # -- the API contract, on every answer ----------------------------------------------------------
 
 @pytest.mark.parametrize("question", ALL_QUESTIONS)
-def test_stream_yields_text_then_the_answer(ask, question):
+def test_stream_yields_sources_then_text_then_the_answer(ask, question):
     ask(question)
     items = ask.streamed[question]
-    assert isinstance(items[-1], Answer)
-    assert all(isinstance(item, str) for item in items[:-1])
+    assert isinstance(items[0], SourcesFound) and isinstance(items[-1], Answer)
+    assert all(isinstance(item, TextDelta) for item in items[1:-1])
     assert items[-1].question == question
+    assert {p.chunk.id for p in items[0].passages} <= {p.chunk.id for p in items[-1].sources}
 
 
 @pytest.mark.parametrize("question", ALL_QUESTIONS)

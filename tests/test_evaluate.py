@@ -147,9 +147,10 @@ def test_calibrate_threshold_never_cuts_an_answerable_item():
 
 # --------------------------------------------------------------------------- scoring an item
 
-def _answer(text, citations, abstained=False, notes=(), sources=("d1",)):
+def _answer(text, citations, abstained=False, notes=(), sources=("d1",), removed=(), reason=None):
     return {"text": text, "abstained": abstained, "citations": citations, "notes": list(notes),
-            "sources": [{"doc_id": d} for d in sources], "timings": {"total": 1.0}}
+            "sources": [{"doc_id": d} for d in sources], "timings": {"total": 1.0},
+            "removed": [{"text": t, "reason": r, "detail": ""} for t, r in removed], "abstain_reason": reason}
 
 
 def test_score_item_and_aggregate():
@@ -170,8 +171,8 @@ def test_score_item_and_aggregate():
     assert answered["failures"] == ["answered an unanswerable question"]
 
     removed = ev.score_item(item, _answer("The articles don't contain an answer to this question.", [],
-                                          abstained=True,
-                                          notes=["removed “Bubeck joins OpenAI.”: number not in the passages"]),
+                                          abstained=True, removed=[("Bubeck joins OpenAI.", "number_not_in_sources")],
+                                          reason="nothing_supported"),
                             ["d1"], DOCS, {}, "The articles don't contain an answer to this question.")
     assert not removed["facts_ok"] and removed["lang_ok"]  # the abstention is in English
     assert "verification removed a claim stating a gold fact" in removed["failures"]
@@ -193,12 +194,11 @@ def test_classify_failure_modes():
     def failures(answer, retrieved=("d1",)):
         return ev.score_item(item, answer, list(retrieved), DOCS, {}, abstain)["failures"]
 
-    assert failures(_answer(abstain, [], True, ["the model found no answer in the passages"], ["d2"]),
+    assert failures(_answer(abstain, [], True, sources=["d2"], reason="model_refused"),
                     ["d2"]) == ["wrong retrieval"]
-    assert failures(_answer(abstain, [], True, ["the model found no answer in the passages"])) == ["model refused"]
-    assert failures(_answer(abstain, [], True,
-                            ["nothing in the articles is close to the question (best match 0.20)"])) == [
-        "abstained: relevance below threshold"]
+    assert failures(_answer(abstain, [], True, reason="model_refused")) == ["model refused"]
+    assert failures(_answer(abstain, [], True, reason="not_relevant")) == ["abstained: relevance below threshold"]
+    assert failures(_answer(abstain, [], True, reason="nothing_supported")) == ["verification removed everything"]
     assert failures(_answer("Er geht zu Google.", [])) == ["answer misses a fact", "missing citation"]
     assert failures(_answer("He is going to OpenAI.", [])) == ["missing citation", "wrong language"]
 
