@@ -83,6 +83,7 @@ import gradio as gr
 
 from qa.assistant import Assistant, clean_history
 from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
+from qa.generate import GenerationError
 from qa.lang import name as language_name
 from qa.types import Answer, SourcesFound
 
@@ -390,6 +391,9 @@ class App:
                 yield display, "", waiting, session
         except ValueError as err:  # clean_question: an unusable question
             display[-1] = {"role": "assistant", "content": notice_html(f"{err}.", "error")}
+        except GenerationError as err:  # the generator server is down, slow or failing: say so
+            display[-1] = {"role": "assistant", "content": notice_html(f"The answer could not be written: {err}.",
+                                                                       "error")}
         except Exception as err:
             traceback.print_exc(file=sys.stderr)
             display[-1] = {"role": "assistant", "content": notice_html(

@@ -19,8 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def _ask(args) -> int:
     from .assistant import Assistant, clean_question
-    from .types import SourcesFound, TextDelta
     from .config import load_config
+    from .generate import GenerationError
 
     try:
         clean_question(args.question)
@@ -28,6 +28,16 @@ def _ask(args) -> int:
         print(f"qa: {err}", file=sys.stderr)
         return 2
     assistant = Assistant(load_config(args.config))
+    try:
+        return _answer(assistant, args)
+    except GenerationError as err:
+        print(f"\nqa: the answer could not be written: {err}", file=sys.stderr)
+        return 1
+
+
+def _answer(assistant, args) -> int:
+    from .types import SourcesFound, TextDelta
+
     if args.json:
         print(json.dumps(assistant.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0

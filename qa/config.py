@@ -41,6 +41,9 @@ class Config:
     openai_base_url: str = field(
         default_factory=lambda: os.environ.get("QA_OPENAI_BASE_URL", "http://127.0.0.1:8080/v1")
     )
+    # seconds to wait for an OpenAI-compatible server before giving up with a clear message
+    openai_timeout: float = field(default_factory=lambda: float(os.environ.get("QA_OPENAI_TIMEOUT", "120")))
+    openai_api_key: str | None = field(default_factory=lambda: os.environ.get("QA_OPENAI_API_KEY") or None)
     threads: int = field(default_factory=lambda: int(os.environ.get("QA_THREADS", "2")))
     n_ctx: int = 4096
     parallel_slots: int = field(default_factory=lambda: int(os.environ.get("QA_SLOTS", "1")))

@@ -152,30 +152,77 @@ class LlamaCppGenerator:
             yield item
 
 
-class OpenAIHTTPGenerator:
-    """Any OpenAI-compatible server: POST {base}/chat/completions with stream=true (SSE)."""
+class GenerationError(RuntimeError):
+    """The generator could not produce an answer; the message says why and what to do."""
 
-    def __init__(self, base_url: str, model: str, timeout: float = 120.0):
-        self.base_url, self.model, self.timeout = base_url.rstrip("/"), model, timeout
+
+class OpenAIHTTPGenerator:
+    """Any OpenAI-compatible server: POST {base}/chat/completions with stream=true (SSE).
+
+    Every failure a user can hit becomes a GenerationError with a message that says what
+    happened: server not reachable, no answer within `timeout` seconds, an HTTP error status
+    (with the server's own message; 429/5xx say to retry later), or a stream that is not the
+    OpenAI format."""
+
+    def __init__(self, base_url: str, model: str, timeout: float = 120.0, api_key: str | None = None):
+        self.base_url, self.model, self.timeout, self.api_key = base_url.rstrip("/"), model, timeout, api_key
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
         import httpx
 
         body = {"model": self.model, "messages": messages, "stream": True,
                 "max_tokens": max_tokens, "temperature": temperature}
-        with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body, timeout=self.timeout) as r:
-            if r.status_code != 200:
-                raise RuntimeError(f"{self.base_url} answered HTTP {r.status_code}: {r.read()[:200]!r}")
-            for line in r.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == "[DONE]":
-                    break
-                for choice in json.loads(payload).get("choices", []):
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield text
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{self.base_url}/chat/completions"
+        try:
+            with httpx.stream("POST", url, json=body, headers=headers, timeout=self.timeout) as r:
+                if r.status_code != 200:
+                    raise GenerationError(_http_error(url, r.status_code, r.read()))
+                for line in r.iter_lines():
+                    yield from _sse_deltas(line, url)
+        except httpx.ConnectError as err:
+            raise GenerationError(f"cannot reach the generator server at {self.base_url} ({err}); is it "
+                                  "running? Check QA_OPENAI_BASE_URL, or unset QA_GEN_BACKEND to answer "
+                                  "with the built-in model") from None
+        except httpx.TimeoutException:
+            raise GenerationError(f"the generator server at {self.base_url} did not answer within "
+                                  f"{self.timeout:g} s; it may be overloaded: try again, or raise "
+                                  "QA_OPENAI_TIMEOUT") from None
+        except httpx.HTTPError as err:
+            raise GenerationError(f"the connection to the generator server at {self.base_url} failed: "
+                                  f"{err.__class__.__name__}: {err}") from None
+
+
+def _http_error(url: str, status: int, body: bytes) -> str:
+    detail = body[:300].decode("utf-8", "replace").strip()
+    try:
+        parsed = json.loads(body)
+        error = parsed.get("error", parsed) if isinstance(parsed, dict) else parsed
+        detail = str(error.get("message", error) if isinstance(error, dict) else error)[:300]
+    except ValueError:
+        pass
+    retry = " (a server-side problem: try again in a moment)" if status == 429 or status >= 500 else ""
+    return f"the generator server answered HTTP {status} to {url}{retry}: {detail or 'no details'}"
+
+
+def _sse_deltas(line: str, url: str) -> Iterator[str]:
+    """The text deltas of one server-sent-events line (none for comments, blank lines, [DONE])."""
+    if not line.startswith("data:"):
+        return
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return
+    try:
+        data = json.loads(payload)
+        if "error" in data:
+            raise GenerationError(f"the generator server reported an error: {data['error']}")
+        for choice in data.get("choices", []):
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                yield text
+    except (ValueError, AttributeError, TypeError):
+        raise GenerationError(f"the generator server at {url} sent a stream that is not in the "
+                              f"OpenAI format: {payload[:120]!r}") from None
 
 
 class TransformersGenerator:
@@ -213,7 +260,7 @@ def _load(backend: str, model: str, base_url: str, cfg: Config) -> Generator:
     if backend == "llamacpp":
         return LlamaCppGenerator(resolve(model, cfg.models_dir), cfg)
     if backend == "openai":
-        return OpenAIHTTPGenerator(base_url, model)
+        return OpenAIHTTPGenerator(base_url, model, cfg.openai_timeout, cfg.openai_api_key)
     if backend == "transformers":
         return TransformersGenerator(resolve(model, cfg.models_dir), cfg)
     raise ValueError(f"unknown generator backend {backend!r}: use llamacpp, openai or transformers")
@@ -222,6 +269,7 @@ def _load(backend: str, model: str, base_url: str, cfg: Config) -> Generator:
 def make_generator(cfg: Config) -> Generator:
     """The configured generator, loaded once per process (settings that shape the engine only)."""
     key_cfg = Config(models_dir=cfg.models_dir, threads=cfg.threads, n_ctx=cfg.n_ctx,
-                     parallel_slots=cfg.parallel_slots, llama_repack=cfg.llama_repack)
+                     parallel_slots=cfg.parallel_slots, llama_repack=cfg.llama_repack,
+                     openai_timeout=cfg.openai_timeout, openai_api_key=cfg.openai_api_key)
     with _lock:
         return _load(cfg.gen_backend, cfg.gen_model, cfg.openai_base_url, key_cfg)
