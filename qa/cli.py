@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -68,6 +69,13 @@ def _index(args) -> int:
     from .index import load_or_build
 
     cfg = load_config()
+    if args.add:
+        from .assistant import Assistant
+        from .ingest import ingest
+
+        report = ingest(Assistant(cfg), Path(args.add))
+        print(report.summary())
+        return 1 if report.errors else 0
     index = load_or_build(cfg, make_embedder(cfg), rebuild=args.rebuild)
     print(f"index: {len(index.docs)} articles, {len(index.chunks)} chunks in {cfg.index_dir}")
     return 0
@@ -102,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("index", help="build the index when missing or stale")
     p.add_argument("--rebuild", action="store_true", help="rebuild even when fresh")
+    p.add_argument("--add", metavar="DIR", help="add every .txt/.md article under DIR (resumable)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("models", help="fetch or verify the models")

@@ -43,6 +43,10 @@ class CorpusError(ValueError):
     """A document cannot be used; the message says why."""
 
 
+class DuplicateError(CorpusError):
+    """The article is already in the index (same bytes or same text)."""
+
+
 def detect_language(text: str) -> str:
     from .lang import detect
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text, sentence_units
 from .config import Config
-from .corpus import CorpusError, corpus_files, decode, make_document
+from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_document
 from .embed import Embedder
 from .lexical import LexicalIndex
 from .types import Chunk, Document
@@ -197,7 +197,7 @@ class Index:
         key = _text_key(doc.text)
         for other in self.docs.values():
             if other.sha256 == doc.sha256 or _text_key(other.text) == key:
-                raise CorpusError(f"this article is already indexed as {other.id}")
+                raise DuplicateError(f"this article is already indexed as {other.id}")
         if doc.id in self.docs:
             raise CorpusError(f"an article named {doc.id} is already indexed")
         new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
