@@ -259,8 +259,8 @@ class Assistant:
         if answer.abstained and self.cfg.verify and best is not None and best.score >= self.fallback_cosine:
             t = time.perf_counter()
             answer = self._from_evidence(question, lang, best, index, answer)
-            if not answer.abstained and best.chunk.id not in {p.chunk.id for p in passages}:
-                answer.sources = passages + [best]  # the sentence it was written from, shown with the rest
+            # the sentence it was written from is shown with the rest of what was given
+            answer.sources = passages + ([best] if best.chunk.id not in {p.chunk.id for p in passages} else [])
             timings["fallback"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         answer.timings = timings

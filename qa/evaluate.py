@@ -40,7 +40,9 @@ hand-made fixtures in ``tests/test_evaluate.py``; everything that touches the mo
 
 ``--calibrate`` (dev split only) measures the top-1 dense cosine of every dev question and
 writes ``min_relevance`` (the lowest answerable relevance minus a 0.05 safety margin, so that no
-answerable dev item abstains) to ``qa/calibration.json``, keeping the keys it does not compute.
+answerable dev item abstains) to ``qa/calibration.json``, keeping the keys it does not compute;
+and ``fallback_cosine``: the highest best-evidence-sentence cosine of an unanswerable dev item
+plus 0.02 (above it, the assistant answers from that sentence when the model's answer failed).
 """
 
 from __future__ import annotations
@@ -545,15 +547,21 @@ def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
 
     assistant = Assistant(load_config("default"))
     rel: dict[str, float] = {}
+    best: dict[str, float] = {}
     by_id = {it["id"]: it for it in items}
     for item in items:
         prev = by_id.get(item.get("follows") or "")
         history = [{"role": "user", "content": prev["question"]}] if prev else []
-        _, relevance, _ = assistant.retrieve(clean_question(item["question"]), history)
-        rel[item["id"]] = relevance
-        say(f"{item['id']} {'answerable  ' if item['answerable'] else 'unanswerable'} relevance {relevance:.4f}")
+        found = assistant.select_evidence(clean_question(item["question"]), history)
+        rel[item["id"]] = found.relevance
+        best[item["id"]] = found.best.score if found.best else -1.0
+        say(f"{item['id']} {'answerable  ' if item['answerable'] else 'unanswerable'} relevance "
+            f"{found.relevance:.4f}, best evidence sentence {best[item['id']]:.4f}")
     found = calibrate_threshold([rel[i["id"]] for i in items if i["answerable"]],
                                 [rel[i["id"]] for i in items if not i["answerable"]])
+    # the evidence-sentence answer of last resort only above every unanswerable dev question's
+    # best sentence (+0.02): it must never answer what the articles do not say
+    unanswerable_best = max((best[i["id"]] for i in items if not i["answerable"]), default=0.63)
     data = calibration()
     data.update({
         "min_relevance": found["min_relevance"],
@@ -561,6 +569,8 @@ def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
         "source": f"dev split of {gold_path}, {len(items)} items, {time.strftime('%Y-%m-%d')}",
         "answerable_min": found["answerable_min"],
         "unanswerable_max": found["unanswerable_max"],
+        "fallback_cosine": round(unanswerable_best + 0.02, 4),
+        "evidence_unanswerable_max": round(unanswerable_best, 4),
     })
     tmp = CALIBRATION_FILE.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,8 +4,11 @@ A 1.5B generator restates a few short, relevant sentences well and loses facts i
 passages. Retrieval (qa.retrieve) finds the articles; this stage ranks every sentence of those
 articles by the cosine of its vector (embedded at index time with the sentence before it) to the
 question, and keeps the best ones that fit a prompt budget:
-- a sentence that says the same as one already kept (a translation in another article, cosine
+- a sentence that says the same as one already kept in another article (a translation, cosine
   ≥ the duplicate threshold) is skipped, so two parts of a question get two different sentences;
+  sentences of one article are never dropped as duplicates of each other: each is embedded with
+  the one before it, so neighbours look alike (a fact sentence was lost behind the sentence
+  after it);
 - for a follow-up, a sentence may match either the question or the question with the one
   before it (whichever is closer).
 The chosen sentences are returned most relevant first, as Passages over one-sentence Chunks, so
@@ -46,7 +49,11 @@ def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray
         size = weight(index.sentences[rows[j]].text)
         if chosen and (used + size > budget > 0):
             continue
-        if any(float(vectors[j] @ vectors[k]) >= duplicate_cosine for k in chosen):
+        # a translation in another article: skipped. Within one article neighbours are never
+        # translations, and they embed alike (each with the one before it): both stay.
+        unit = index.sentences[rows[j]]
+        if any(index.sentences[rows[k]].doc_id != unit.doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
+               for k in chosen):
             continue
         chosen.append(int(j))
         used += size

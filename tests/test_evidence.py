@@ -249,3 +249,12 @@ def test_context_adds_the_sentence_before_within_its_paragraph_and_keeps_the_id(
     assert unit.text == d1.text[unit.start:unit.end] and len(unit.sentences) == 2
     first_of_paragraph = evidence.with_context(index, 2, set())
     assert first_of_paragraph.id == "d1#s2" and first_of_paragraph.text.startswith("Zweiter Absatz")
+
+
+def test_neighbours_in_one_article_are_not_dropped_as_duplicates():
+    """A sentence embedded with the one before it looks like it; both must stay (the fact
+    sentence was lost behind its follower)."""
+    d1 = doc("d1")
+    index = _index({"d1#s0": [1, 0, 0], "d1#s1": [0.99, 0.1, 0], "d1#s2": [0, 0, 1], "d1#s3": [0, 0.2, 1]}, [d1])
+    chosen = evidence.select(index, [_passage(index, "d1")], [np.array([1, 0.05, 0], np.float32)], 0, 2, 0.82)
+    assert {p.chunk.id for p in chosen} == {"d1#s0", "d1#s1"}
