@@ -196,12 +196,14 @@ class Assistant:
         retrieved articles (or whole passages when Config.evidence_sentences is 0)."""
         retrieved, relevance, query_vectors = self.retrieve(question, history)
         index, cfg = self.index, self.cfg
-        best = evidence.select(index, retrieved, list(query_vectors), 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
+        vectors = list(query_vectors)
         if cfg.evidence_sentences:
-            given = evidence.select(index, retrieved, list(query_vectors), cfg.context_budget,
-                                    cfg.evidence_sentences, cfg.duplicate_cosine, cfg.evidence_context)
+            given = evidence.select(index, retrieved, vectors, cfg.context_budget, cfg.evidence_sentences,
+                                    cfg.duplicate_cosine, cfg.evidence_context)
+            best = given[:1]  # the best sentence always goes in first
         else:
             given = fit_budget(retrieved, cfg.context_budget)
+            best = evidence.select(index, retrieved, vectors, 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
         return Evidence(retrieved, given, best[0] if best else None, relevance)
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[StreamEvent]:
@@ -286,7 +288,7 @@ class Assistant:
     @staticmethod
     def _wrong_language(text: str, lang: str, question: str = "") -> bool:
         """The answer, or words inside it, are in another language than the question's."""
-        plain = re.sub(r"\[\d+(?:,\s*\d+)*\]", "", text).strip()
+        plain = cite.without_markers(text)
         if cite.is_refusal(text):
             return False
         if foreign_words(plain, lang, question):

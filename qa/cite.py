@@ -142,7 +142,7 @@ def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
 # found [1]") is a refusal, not a claim, even with a citation.
 _SAYS_NOTHING = re.compile(
     r"\b(?:not (?:found|mentioned|stated|specified|given|provided)|(?:does|do|did) not (?:say|mention|state|specify|contain|provide)|"
-    r"no (?:information|mention)|unknown|nicht (?:erwähnt|genannt|angegeben|bekannt|gefunden)|keine (?:Angaben|Informationen)|"
+    r"no (?:information|mention)|nicht (?:erwähnt|genannt|angegeben|bekannt|gefunden)|keine (?:Angaben|Informationen)|"
     r"(?:sagen|erwähnen|nennen|enthalten) (?:die Artikel|der Artikel|die Sätze) (?:nicht|nichts))\b"
     r"|没有提到|未提及|没有提及|没有说明|未说明|没有信息|不得而知|لم (?:يذكر|تذكر|يتم ذكر)|لا (?:يذكر|تذكر|توجد معلومات)|غير مذكور",
     re.IGNORECASE)

@@ -137,6 +137,9 @@ class Index:
         self.doc_sentences: dict[str, list[int]] = {}
         for i, s in enumerate(self.sentences):
             self.doc_sentences.setdefault(s.doc_id, []).append(i)
+        self._doc_chunks: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            self._doc_chunks.setdefault(c.doc_id, []).append(i)
 
     def unit(self, unit_id: str) -> Chunk | None:
         """The chunk or sentence with this id (citations name either), or None."""
@@ -150,8 +153,8 @@ class Index:
         unit = self.unit(unit_id)
         if unit is None or unit_id in self.by_id:
             return unit
-        return next((c for c in self.chunks if c.doc_id == unit.doc_id and c.start <= unit.start
-                     and unit.end <= c.end), unit)
+        return next((self.chunks[i] for i in self._doc_chunks.get(unit.doc_id, [])
+                     if self.chunks[i].start <= unit.start and unit.end <= self.chunks[i].end), unit)
 
     def unit_vector(self, unit_id: str) -> np.ndarray:
         if unit_id in self.by_id:

@@ -44,8 +44,8 @@ _NUM = re.compile(
 )
 # A scale word with an article or "one" instead of digits: "a billion", "einer Billion", "مليار".
 _ONE_SCALE = re.compile(
-    r"(?<![\w.,])(?:(?:a|one|ein|eine|einer|einen|einem)\s+(million|billion|trillion|millionen|million|"
-    r"milliarde|billion|billiarde)|(مليار|مليون|تريليون))(?!\w)", re.IGNORECASE)
+    r"(?<![\w.,])(?:(?:a|one|ein|eine|einer|einen|einem)\s+(million|billion|trillion|milliarde|billiarde)"
+    r"|(مليار|مليون|تريليون))(?!\w)", re.IGNORECASE)
 
 
 def scale_value(word: str, lang: str | None = None) -> float:
