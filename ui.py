@@ -70,7 +70,6 @@ import argparse
 import html
 import json
 import logging
-import os
 import re
 import sys
 import threading
@@ -82,6 +81,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from qa.assistant import Assistant, clean_history
+from qa.config import load_config
 from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
 from qa.generate import GenerationError
 from qa.lang import name as language_name
@@ -626,8 +626,9 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Web chat over the news articles (Gradio).")
-    parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    cfg = load_config()
+    parser.add_argument("--host", default=cfg.host)
+    parser.add_argument("--port", type=int, default=cfg.port)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -23,11 +23,21 @@ from .config import MAX_QUESTION_CHARS, Config, load_config
 from .chunking import split_sentences
 from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
-from .generate import build_messages, make_generator, rewrite_request, translation_request
+from .generate import build_messages, make_generator, retry_request, rewrite_request, translation_request
 from .index import Index, load_or_build
 from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
 from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
+
+# removals the model can fix when told what was wrong (a refusal or a weakly supported sentence
+# is not retried: asking again only makes the model guess)
+RETRYABLE = frozenset({Reason.NUMBER_NOT_IN_SOURCES, Reason.NUMBER_WITHOUT_ITS_NAME, Reason.NAME_NOT_IN_SOURCES,
+                       Reason.MARKER_AS_CONTENT, Reason.WRONG_SCRIPT, Reason.FOREIGN_WORDS})
+
+
+def _retry_problems(answer: Answer) -> list:
+    return [r for r in answer.removed if r.reason in RETRYABLE]
+
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -37,6 +47,11 @@ def calibration() -> dict:
         return json.loads(CALIBRATION_FILE.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _setting(configured: float | None, calibrated: float) -> float:
+    """A threshold set in Config, else the calibrated one (None in Config means "not set")."""
+    return calibrated if configured is None else configured
 
 
 def clean_history(history) -> list[dict]:
@@ -80,11 +95,11 @@ class Assistant:
         self._embedder = None
         self._generator = None
         cal = calibration()
-        self.min_relevance = self.cfg.min_relevance or cal.get("min_relevance", 0.25)
-        self.support_threshold = self.cfg.support_threshold or cal.get("support_threshold", cite.SUPPORT_THRESHOLD)
+        self.min_relevance = _setting(self.cfg.min_relevance, cal.get("min_relevance", 0.25))
+        self.support_threshold = _setting(self.cfg.support_threshold, cal.get("support_threshold", cite.SUPPORT_THRESHOLD))
         # an evidence sentence this close to the question answers it when the model's own answer
         # failed (calibrated on dev: above the closest unanswerable question's best sentence)
-        self.fallback_cosine = self.cfg.fallback_cosine or cal.get("fallback_cosine", 0.65)
+        self.fallback_cosine = _setting(self.cfg.fallback_cosine, cal.get("fallback_cosine", 0.65))
 
     # -- lazy, shared state -------------------------------------------------------------------
     # One lock per resource, so warm_up() can load the generator while the embedder loads.
@@ -234,29 +249,16 @@ class Assistant:
             return
 
         t = time.perf_counter()
-        raw, held = [], ""
+        raw: list[str] = []
         messages = build_messages(question, passages, lang, history)
-        for delta in self.generator.stream(messages, self.cfg.max_tokens, self.cfg.temperature):
-            if "ttft" not in timings:
-                timings["ttft"] = time.perf_counter() - started
-            raw.append(delta)
-            if held is not None:  # hold back the first characters until a refusal is ruled out
-                held += delta
-                if len(held) >= 10 or not "NOT_FOUND".startswith(held.strip()[:9]):
-                    if not cite.is_refusal(held):
-                        yield TextDelta(held)
-                    held = None if not cite.is_refusal(held) else held
-            else:
-                yield TextDelta(delta)
+        yield from self._stream_text(messages, raw, timings, started)
         text = "".join(raw)
-        if self.cfg.verify and self._wrong_language(text, lang, question):
-            text = self._into_language(text, messages, lang, question)
-            timings["rewrite"] = time.perf_counter() - t
-        timings["generate"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        answer = self._verify(question, lang, text, passages, index)
-        timings["verify"] = time.perf_counter() - t
+        answer = self._checked(question, lang, text, messages, passages, index, timings)
+        timings["generate"] = time.perf_counter() - t - timings["verify"]
+        if self.cfg.verify and self.cfg.retries and _retry_problems(answer):
+            t = time.perf_counter()
+            answer = self._retried(question, lang, text, messages, passages, index, answer)
+            timings["retry"] = time.perf_counter() - t
         best = found.best
         if answer.abstained and self.cfg.verify and best is not None and best.score >= self.fallback_cosine:
             t = time.perf_counter()
@@ -267,6 +269,56 @@ class Assistant:
         timings["total"] = time.perf_counter() - started
         answer.timings = timings
         yield answer
+
+    def _stream_text(self, messages: list[dict], raw: list[str], timings: dict[str, float],
+                     started: float) -> Iterator[TextDelta]:
+        """Stream the generator's text as TextDelta events (collected in `raw`); the first
+        characters are held back until a refusal (NOT_FOUND) is ruled out."""
+        held: str | None = ""
+        for delta in self.generator.stream(messages, self.cfg.max_tokens, self.cfg.temperature):
+            if "ttft" not in timings:
+                timings["ttft"] = time.perf_counter() - started
+            raw.append(delta)
+            if held is None:
+                yield TextDelta(delta)
+                continue
+            held += delta
+            if len(held) >= 10 or not "NOT_FOUND".startswith(held.strip()[:9]):
+                if not cite.is_refusal(held):
+                    yield TextDelta(held)
+                    held = None
+
+    def _checked(self, question: str, lang: str, text: str, messages: list[dict],
+                 passages: list[Passage], index: Index, timings: dict[str, float]) -> Answer:
+        """The generated text in the question's language, verified against the passages."""
+        if self.cfg.verify and self._wrong_language(text, lang, question):
+            t = time.perf_counter()
+            text = self._into_language(text, messages, lang, question)
+            timings["rewrite"] = timings.get("rewrite", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        answer = self._verify(question, lang, text, passages, index)
+        timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t
+        return answer
+
+    def _retried(self, question: str, lang: str, text: str, messages: list[dict],
+                 passages: list[Passage], index: Index, first: Answer) -> Answer:
+        """Ask once more, naming the errors verification found; keep the better of the two
+        answers (an answer over an abstention, then fewer removed sentences, then the first)."""
+        request = retry_request(messages, text, [r.detail for r in _retry_problems(first)])
+        second_text = "".join(self.generator.stream(request, self.cfg.max_tokens, self.cfg.temperature))
+        second = self._checked(question, lang, second_text, request, passages, index, {})
+        if first.abstained and not second.abstained:
+            better = second
+        elif not second.abstained and not first.abstained and len(second.removed) < len(first.removed):
+            better = second
+        else:
+            better = first
+        better.notes = [f"first answer: {n}" for n in first.notes] + (
+            ["a second answer was asked for with the errors named"] +
+            [f"second answer: {n}" for n in second.notes] if better is second else [])
+        if better is second:
+            better.removed = first.removed + second.removed
+        return better
 
     def _into_language(self, text: str, messages: list[dict], lang: str, question: str) -> str:
         """The answer in the question's language: the model is asked once to rewrite it; a

@@ -258,12 +258,12 @@ class Verifier:
                         cite = [max(together, key=lambda n: sims[ci, n - 1])]
                 elif ok:
                     reason = Reason.NUMBER_WITHOUT_ITS_NAME
-                    problem = (f"the passages do not state {', '.join(f'{v:g}' for v in claimed)} "
+                    problem = (f"the passages do not state {', '.join(numbers.render(v, 'en') for v in claimed)} "
                                f"together with {', '.join(known)}")
                 else:
                     reason = Reason.NUMBER_NOT_IN_SOURCES
                     missing = numbers.supported(claimed, [v for vs in stated for v in vs])
-                    problem = f"number not in the passages: {', '.join(f'{v:g}' for v in missing) or claimed}"
+                    problem = f"number not in the passages: {', '.join(numbers.render(v, 'en') for v in missing or claimed)}"
             if not problem and says_nothing(claim.text):
                 problem, reason = "says the sources do not answer", Reason.SAYS_SOURCES_DO_NOT_ANSWER
             if not problem and claim.marker_as_content:

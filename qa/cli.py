@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # a clear message instead of a traceback; QA_DEBUG=1 shows it
-        if os.environ.get("QA_DEBUG"):
+        from .config import load_config
+
+        if load_config().debug:
             raise
         print(f"qa: {err.__class__.__name__}: {err}", file=sys.stderr)
         return 1

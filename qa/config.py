@@ -48,6 +48,12 @@ class Config:
     n_ctx: int = 4096
     parallel_slots: int = field(default_factory=lambda: int(os.environ.get("QA_SLOTS", "1")))
     llama_repack: bool = field(default_factory=lambda: os.environ.get("QA_LLAMA_REPACK", "0") == "1")
+    llama_verbosity: int = field(default_factory=lambda: int(os.environ.get("QA_LLAMA_VERBOSITY", "0")))
+
+    # the shells: the web chat's address, and tracebacks instead of one-line errors in the CLI
+    host: str = field(default_factory=lambda: os.environ.get("QA_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(os.environ.get("QA_PORT", "7860")))
+    debug: bool = field(default_factory=lambda: bool(os.environ.get("QA_DEBUG")))
 
     # chunking
     chunk_max_chars: int = 280
@@ -81,7 +87,7 @@ class Config:
     evidence_context: bool = field(default_factory=lambda: os.environ.get("QA_EVIDENCE_CONTEXT", "0") == "1")
 
     # abstention before generation: minimum cosine of the best dense hit
-    min_relevance: float = 0.0  # 0.0 = use qa/calibration.json (qa eval --split dev --calibrate)
+    min_relevance: float | None = None  # None = use qa/calibration.json (qa eval --split dev --calibrate)
 
     # generation
     max_tokens: int = field(default_factory=lambda: int(os.environ.get("QA_MAX_TOKENS", "160")))
@@ -89,8 +95,11 @@ class Config:
 
     # verification
     verify: bool = True
-    support_threshold: float = 0.0  # 0.0 = use the calibrated default in qa.cite
-    fallback_cosine: float = 0.0  # 0.0 = use qa/calibration.json (evidence answer when the model's fails)
+    # a second answer asked for, with the errors named, when verification removed a sentence
+    # for a checkable error (number/name not in the passages, markers as content, foreign words)
+    retries: int = field(default_factory=lambda: int(os.environ.get("QA_RETRIES", "1")))
+    support_threshold: float | None = None  # None = use the calibrated default in qa.cite
+    fallback_cosine: float | None = None  # None = use qa/calibration.json (evidence answer when the model's fails)
 
     name: str = "default"
 

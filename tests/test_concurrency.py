@@ -55,7 +55,7 @@ def gold_questions(n: int) -> list[str]:
 
 
 # -- static check (fast) -------------------------------------------------------------------------------
-def test_ui_launches_on_localhost_without_share_link():
+def test_ui_launches_on_localhost_without_share_link(monkeypatch):
     tree = ast.parse((ROOT / "ui.py").read_text(encoding="utf-8"))
     launches = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute) and node.func.attr == "launch"]
@@ -69,8 +69,11 @@ def test_ui_launches_on_localhost_without_share_link():
                  and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--host"]
     assert host_args, "ui.py has no --host option"
     default = next(k.value for k in host_args[0].keywords if k.arg == "default")
-    constants = [n.value for n in ast.walk(default) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    assert "127.0.0.1" in constants and "0.0.0.0" not in constants  # … and defaults to loopback
+    assert ast.unparse(default) == "cfg.host"  # the setting lives in Config …
+    from qa.config import Config
+
+    monkeypatch.delenv("QA_HOST", raising=False)
+    assert Config().host == "127.0.0.1"  # … and defaults to loopback
 
 
 # -- the running app ---------------------------------------------------------------------------------------
