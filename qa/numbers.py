@@ -38,8 +38,8 @@ _ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬０�
 # digit or separator ("GPT5", the "5" of "1.5").
 _NUM = re.compile(
     r"(?<![0-9A-Za-z\u00c0-\u024f_.,])(\d{1,3}(?:[.,]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)\s*"
-    r"(万亿|百万|千万|[千万亿]|thousand|millions?|billions?|trillion|mn|bn|tausend|mio\.?|millionen|million|"
-    r"milliarden?|mrd\.?|billionen|billiarden?|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
+    r"(万亿|百万|千万|[千万亿]|(?:thousand|tausend|millionen|millions?|milliarden?|billionen|billiarden?|billions?|"
+    r"trillion|mn|bn|mio\.?|mrd\.?)(?![A-Za-z\u00c0-\u024f])|آلاف|ألف|ملايين|مليون|مليارات|مليار|بليون|تريليون)?",
     re.IGNORECASE,
 )
 # A scale word with an article or "one" instead of digits: "a billion", "einer Billion", "مليار".

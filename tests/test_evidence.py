@@ -190,6 +190,17 @@ def test_a_billion_in_english_is_not_a_german_billion():
     assert not numbers.supported(numbers.extract("a trillion dollars", lang="en"), german)
 
 
+@pytest.mark.parametrize("text,lang,written", [
+    ("35 Billionen Euro", "de", "35 Billionen"), ("6 Milliarden", "de", "6 Milliarden"),
+    ("3 Millionen", "de", "3 Millionen"), ("7 billions of", "en", "7 billions"), ("35 mnemonic", "en", "35"),
+    ("66亿美元", "zh", "66亿"),
+])
+def test_a_number_span_covers_its_whole_scale_word(text, lang, written):
+    # "35 Billionen" once matched as "35 Billion" + "en": a repaired number left "Billionenen"
+    (start, end, _value), = numbers.spans(text, lang)
+    assert text[start:end] == written
+
+
 # -- embedding precision chosen by the CPU ----------------------------------------------------
 
 def test_dtype_follows_the_cpu_flags():
