@@ -23,21 +23,11 @@ from .config import MAX_QUESTION_CHARS, Config, load_config
 from .chunking import split_sentences
 from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
-from .generate import build_messages, make_generator, retry_request, rewrite_request, translation_request
+from .generate import build_messages, make_generator, rewrite_request, translation_request
 from .index import Index, load_or_build
 from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
 from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
-
-# removals the model can fix when told what was wrong (a refusal or a weakly supported sentence
-# is not retried: asking again only makes the model guess)
-RETRYABLE = frozenset({Reason.NUMBER_NOT_IN_SOURCES, Reason.NUMBER_WITHOUT_ITS_NAME, Reason.NAME_NOT_IN_SOURCES,
-                       Reason.MARKER_AS_CONTENT, Reason.WRONG_SCRIPT, Reason.FOREIGN_WORDS})
-
-
-def _retry_problems(answer: Answer) -> list:
-    return [r for r in answer.removed if r.reason in RETRYABLE]
-
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -214,7 +204,8 @@ class Assistant:
         vectors = list(query_vectors)
         if cfg.evidence_sentences:
             given = evidence.select(index, retrieved, vectors, cfg.context_budget, cfg.evidence_sentences,
-                                    cfg.duplicate_cosine, cfg.evidence_context)
+                                    cfg.duplicate_cosine, cfg.evidence_context, cfg.evidence_margin,
+                                    cfg.evidence_redundancy)
             best = given[:1]  # the best sentence always goes in first
         else:
             given = fit_budget(retrieved, cfg.context_budget)
@@ -255,10 +246,6 @@ class Assistant:
         text = "".join(raw)
         answer = self._checked(question, lang, text, messages, passages, index, timings)
         timings["generate"] = time.perf_counter() - t - timings["verify"]
-        if self.cfg.verify and self.cfg.retries and _retry_problems(answer):
-            t = time.perf_counter()
-            answer = self._retried(question, lang, text, messages, passages, index, answer)
-            timings["retry"] = time.perf_counter() - t
         best = found.best
         if answer.abstained and self.cfg.verify and best is not None and best.score >= self.fallback_cosine:
             t = time.perf_counter()
@@ -299,26 +286,6 @@ class Assistant:
         answer = self._verify(question, lang, text, passages, index)
         timings["verify"] = timings.get("verify", 0.0) + time.perf_counter() - t
         return answer
-
-    def _retried(self, question: str, lang: str, text: str, messages: list[dict],
-                 passages: list[Passage], index: Index, first: Answer) -> Answer:
-        """Ask once more, naming the errors verification found; keep the better of the two
-        answers (an answer over an abstention, then fewer removed sentences, then the first)."""
-        request = retry_request(messages, text, [r.detail for r in _retry_problems(first)])
-        second_text = "".join(self.generator.stream(request, self.cfg.max_tokens, self.cfg.temperature))
-        second = self._checked(question, lang, second_text, request, passages, index, {})
-        if first.abstained and not second.abstained:
-            better = second
-        elif not second.abstained and not first.abstained and len(second.removed) < len(first.removed):
-            better = second
-        else:
-            better = first
-        better.notes = [f"first answer: {n}" for n in first.notes] + (
-            ["a second answer was asked for with the errors named"] +
-            [f"second answer: {n}" for n in second.notes] if better is second else [])
-        if better is second:
-            better.removed = first.removed + second.removed
-        return better
 
     def _into_language(self, text: str, messages: list[dict], lang: str, question: str) -> str:
         """The answer in the question's language: the model is asked once to rewrite it; a

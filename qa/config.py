@@ -84,6 +84,11 @@ class Config:
     # with an earlier (NOT_FOUND) prompt: 3 sentences with context, no budget: fact accuracy 0.558,
     # abstention recall 0.625, TTFT p50 4.0 s; 4 sentences without, budget 600: 0.558, 0.750, 3.8 s.
     # With the current prompt, 4 sentences without context: 0.674; whole passages: 0.581.
+    # an evidence sentence more than this far below the best one's cosine is left out (None: kept)
+    evidence_margin: float | None = field(
+        default_factory=lambda: float(v) if (v := os.environ.get("QA_EVIDENCE_MARGIN")) else None)
+    # maximal marginal relevance: penalty × cosine to the closest sentence already chosen (0: off)
+    evidence_redundancy: float = field(default_factory=lambda: float(os.environ.get("QA_EVIDENCE_REDUNDANCY", "0")))
     evidence_context: bool = field(default_factory=lambda: os.environ.get("QA_EVIDENCE_CONTEXT", "0") == "1")
 
     # abstention before generation: minimum cosine of the best dense hit
@@ -95,9 +100,6 @@ class Config:
 
     # verification
     verify: bool = True
-    # a second answer asked for, with the errors named, when verification removed a sentence
-    # for a checkable error (number/name not in the passages, markers as content, foreign words)
-    retries: int = field(default_factory=lambda: int(os.environ.get("QA_RETRIES", "1")))
     support_threshold: float | None = None  # None = use the calibrated default in qa.cite
     fallback_cosine: float | None = None  # None = use qa/calibration.json (evidence answer when the model's fails)
 

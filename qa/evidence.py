@@ -35,17 +35,25 @@ def candidates(index: Index, passages: list[Passage]) -> list[int]:
 
 
 def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
-           limit: int, duplicate_cosine: float, context: bool = False) -> list[Passage]:
+           limit: int, duplicate_cosine: float, context: bool = False, margin: float | None = None,
+           redundancy: float = 0.0) -> list[Passage]:
     """The evidence sentences for a question: best first, at most `limit`, within `budget`
-    weighted characters (the best one always), no two saying the same thing."""
+    weighted characters (the best one always), no two saying the same thing. A sentence whose
+    cosine is more than `margin` below the best one's is left out (None: no margin). With
+    `redundancy` > 0 the next sentence is the one with the highest cosine minus `redundancy` ×
+    its cosine to the closest sentence already chosen (maximal marginal relevance)."""
     rows = candidates(index, passages)
     if not rows:
         return []
     vectors = index.sentence_vectors[rows]
     scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
+    floor = float(scores.max()) - margin if margin is not None else -np.inf
+    open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
     chosen: list[int] = []
     used = 0.0
-    for j in np.argsort(-scores, kind="stable"):
+    while open_ and len(chosen) < limit:
+        j = _next(open_, scores, vectors, chosen, redundancy)
+        open_.remove(j)
         size = weight(index.sentences[rows[j]].text)
         if chosen and (used + size > budget > 0):
             continue
@@ -55,13 +63,21 @@ def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray
         if any(index.sentences[rows[k]].doc_id != unit.doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
                for k in chosen):
             continue
-        chosen.append(int(j))
+        chosen.append(j)
         used += size
-        if len(chosen) == limit:
-            break
     picked = {rows[j] for j in chosen}
     return [Passage(chunk=with_context(index, rows[j], picked) if context else index.sentences[rows[j]],
                     score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+
+
+def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int],
+          redundancy: float) -> int:
+    """The next candidate: the best-scoring one, or with `redundancy` the best after a penalty
+    for resembling a sentence already chosen."""
+    if not redundancy or not chosen:
+        return open_[0]
+    similar = (vectors[open_] @ vectors[chosen].T).max(axis=1)
+    return open_[int(np.argmax(scores[open_] - redundancy * similar))]
 
 
 def with_context(index: Index, row: int, picked: set[int]) -> Chunk:

@@ -94,17 +94,6 @@ def rewrite_request(messages: list[dict], answer: str, lang: str) -> list[dict]:
     return messages + [{"role": "assistant", "content": answer}, {"role": "user", "content": ask}]
 
 
-def retry_request(messages: list[dict], answer: str, problems: list[str]) -> list[dict]:
-    """Follow-up turn asking for a corrected answer after verification removed sentences for a
-    checkable error (a number or name not in the passages, markers in place of words, foreign
-    words). It extends the conversation, so the prompt cache covers all but these tokens."""
-    listed = "; ".join(dict.fromkeys(problems))
-    ask = (f"Some of that answer is not what the passages say ({listed}). Answer the question "
-           "again, using only facts from the passages, with names and numbers exactly as they "
-           "stand there, and [n] after each sentence.")
-    return messages + [{"role": "assistant", "content": answer}, {"role": "user", "content": ask}]
-
-
 class LlamaCppGenerator:
     """llama.cpp in-process. xllamacpp runs llama.cpp's server loop in C++ threads; requests
     from several Python threads are queued onto its slots (`parallel_slots`)."""

@@ -165,5 +165,5 @@ def render(value: float, lang: str) -> str:
             if lang == "de":
                 amount = amount.replace(".", ",")
             return f"{amount}{word}" if lang == "zh" else f"{amount} {word}"
-    plain = f"{value:,.6g}" if abs(value) >= 1000 else f"{value:g}"
+    plain = f"{value:,.6g}" if abs(value) >= 10000 else f"{value:g}"  # a year stays 2020
     return plain.replace(",", ".") if lang == "de" else plain
