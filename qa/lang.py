@@ -115,12 +115,30 @@ _LATIN_WORD = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _GERMAN_LETTERS = re.compile(r"[äöüß]", re.IGNORECASE)
 
 
+# lingua's confidence that a single word is German (English): common words score 0.9–1.0
+# ("unzufrieden" 0.99, "Forschung" 0.93, "released" 0.95 English); names stay well below, their
+# letters fit several languages ("Schulman" 0.27, "Microsoft" 0.49, "Anthropic" 0.50 English).
+WORD_CONFIDENCE = 0.85
+
+
+def _word_of(word: str, other: str) -> bool:
+    """A word of at least five letters that lingua reads as `other` with high confidence. In a
+    German answer only lower-case words count: German capitalises nouns, English names too."""
+    if len(word) < 5 or (other == "en" and not word.islower()):
+        return False
+    scores = {c.language.iso_code_639_1.name.lower(): c.value
+              for c in _lingua().compute_language_confidence_values(word)}
+    return scores.get(other, 0.0) >= WORD_CONFIDENCE
+
+
 def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
     """Words of another language inside a sentence written in `lang` ("the leitende Direktor
     der …" in English, "alignment" in a Chinese answer); names aside. Words of `allowed` (the
     question) never count. Rules, per answer language:
-    - en: German function words, words spelt with ä/ö/ü/ß, and words in another script;
-    - de: English function words, and words in another script;
+    - en: German function words, words spelt with ä/ö/ü/ß, words lingua reads as German with
+      high confidence, and words in another script;
+    - de: English function words, lower-case words lingua reads as English with high
+      confidence, and words in another script;
     - zh, ar (and other non-Latin scripts): Latin-script words that are not written like a
       name (all lower case, or glued to the answer's script);
     names are capitalised and carry neither, so they pass."""
@@ -134,7 +152,7 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
                 continue
             other_script = any(ch.isalpha() and not _LATIN_WORD.match(ch) for ch in word)
             if other_script or (word.islower() and low in _CUES[other]) \
-                    or (lang == "en" and _GERMAN_LETTERS.search(word)):
+                    or (lang == "en" and _GERMAN_LETTERS.search(word)) or _word_of(word, other):
                 found.append(word)
     elif lang in ("zh", "ar", "ja", "ko", "ru"):
         for m in _LATIN_WORD.finditer(text):

@@ -165,6 +165,18 @@ def test_names_in_another_script_are_not_foreign_words(text, lang):
     assert foreign_words(text, lang) == []
 
 
+@pytest.mark.parametrize("text,lang,words", [
+    ("They left because they were unzufrieden with the release.", "en", ["unzufrieden"]),
+    ("He wants to study Ausrichtung at the company.", "en", ["Ausrichtung"]),
+    ("Er hat die Firma verlassen, nachdem das Modell released wurde.", "de", ["released"]),
+    # names and English words that German uses are not foreign
+    ("Sebastien Bubeck left Microsoft for Anthropic and Google DeepMind.", "en", []),
+    ("Das Start-up von Sutskever heißt Superintelligence und arbeitet mit Microsoft.", "de", []),
+])
+def test_common_words_of_the_other_language_are_found(text, lang, words):
+    assert foreign_words(text, lang) == words
+
+
 def test_words_of_the_question_are_allowed():
     assert foreign_words("研究alignment。", "zh", allowed="alignment 是什么？") == []
 
