@@ -164,3 +164,29 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
             if (word.islower() and len(word) >= 4) or (glued and word[0].islower()):
                 found.append(word)
     return found
+
+
+# The consonant skeleton of a name, for names written in another script: anyascii romanises
+# (布贝克 → BuBeiKe, بوبيك → bwbyk), then sounds that scripts render alike fold together
+# (b/p, d/t, g/k/c/q, r/l, v/f, z/s; Chinese writes l and r with one syllable) and vowels,
+# glides and h go (Arabic writes few vowels). Bubeck, 布贝克 and بوبيك all become "pk".
+_FOLD = (("sch", "sh"), ("ck", "k"), ("ph", "f"), ("c", "k"), ("q", "k"), ("v", "f"), ("z", "s"),
+         ("x", "ks"), ("d", "t"), ("b", "p"), ("g", "k"), ("r", "l"), ("j", "y"))
+
+
+def skeleton(word: str) -> str:
+    from anyascii import anyascii
+
+    s = re.sub(r"[^a-z]", "", anyascii(word).lower())
+    for a, b in _FOLD:
+        s = s.replace(a, b)
+    return re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouywh]", "", s))
+
+
+def sounds_alike(name: str, word: str) -> bool:
+    """A Latin-script name and a word of another script with the same consonant skeleton (at
+    least two consonants): Schulman / 舒尔曼 / شولمان. Same-script pairs never match here."""
+    if _LATIN_WORD.fullmatch(word) or not _LATIN_WORD.fullmatch(name):
+        return False
+    key = skeleton(name)
+    return len(key) >= 2 and key == skeleton(word)

@@ -13,7 +13,7 @@ from qa.chunking import sentence_units
 from qa.cite import Verifier, parse, says_nothing
 from qa.embed import choose_dtype, cpu_flags
 from qa.index import Index
-from qa.lang import foreign_words
+from qa.lang import foreign_words, sounds_alike
 from qa.types import Chunk, Document, Passage
 
 TEXT = ("Erster Absatz über die Firma Alpha. Er wechselt zur Firma Beta.\n\n"
@@ -260,6 +260,28 @@ def test_a_name_written_in_another_script_is_found(verifier, name, evidence, lan
 ])
 def test_an_invented_name_is_still_caught(verifier, name, evidence, lang):
     assert verifier._untranslated([name], [_p(evidence, lang)]) == [name]
+
+
+@pytest.mark.parametrize("name,word,alike", [
+    ("Hoffmann", "霍夫曼", True), ("Petrov", "بيتروف", True), ("Müller", "穆勒", True),
+    ("Fischer", "菲舍尔", True), ("Fischer", "فيشر", True),
+    ("Kowalski", "霍夫曼", False), ("Bot", "بوبيك", False),
+    ("Hoffmann", "Hofmann", False),  # same script: the literal check decides, not the sound
+])
+def test_names_that_sound_alike_across_scripts(name, word, alike):
+    assert sounds_alike(name, word) is alike
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name,evidence,lang,kept", [
+    ("Hoffmann", "据报道，霍夫曼已加入这家新公司。", "zh", True),
+    ("Petrov", "انضم بيتروف إلى الشركة الجديدة الشهر الماضي.", "ar", True),
+    ("Kowalski", "据报道，霍夫曼已加入这家新公司。", "zh", False),
+    # a garbled rendering of the name in the evidence: close in meaning, not in sound
+    ("Systayan", "انضم سيباستيان بوبيك إلى الشركة الجديدة.", "ar", False),
+])
+def test_a_name_is_kept_only_when_it_sounds_like_the_evidence(verifier, name, evidence, lang, kept):
+    assert (verifier._untranslated([name], [_p(evidence, lang)]) == []) is kept
 
 
 def test_context_adds_the_sentence_before_within_its_paragraph_and_keeps_the_id():
