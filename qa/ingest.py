@@ -58,6 +58,7 @@ class StoreWriter:
 
     def __init__(self, store, embedder, cfg):
         self.store, self.embedder, self.cfg = store, embedder, cfg
+        self.taken = store.document_ids()  # ids in use; another writer's new ones are found on conflict
 
     def add_document(self, name: str, data: bytes) -> str:
         import re
@@ -69,9 +70,20 @@ class StoreWriter:
         if Path(name).suffix.lower() not in SUFFIXES:
             raise CorpusError(f"{name}: only .txt and .md files can be added")
         text = decode(data, name)
-        taken = self.store.document_ids()
-        doc_id, n = f"upload_{stem}", 2
-        while doc_id in taken:
-            doc_id, n = f"upload_{stem}_{n}", n + 1
-        add_article(self.store, make_document(doc_id, text, name), self.embedder, self.cfg)
-        return doc_id
+        for attempt in range(2):
+            doc_id, n = f"upload_{stem}", 2
+            while doc_id in self.taken:
+                doc_id, n = f"upload_{stem}_{n}", n + 1
+            doc = make_document(doc_id, text, name)
+            try:
+                add_article(self.store, doc, self.embedder, self.cfg)
+            except DuplicateError:
+                raise
+            except CorpusError:  # the id was taken by another writer since: look again, once
+                if attempt:
+                    raise
+                self.taken = self.store.document_ids()
+                continue
+            self.taken.add(doc_id)
+            return doc_id
+        raise AssertionError("unreachable")

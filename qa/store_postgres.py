@@ -122,7 +122,7 @@ class PostgresStore:
         if not rows:
             return {}
         docs = dict(self._rows("SELECT id, file_hash FROM qa_docs"))
-        n = self._rows("SELECT (SELECT n_chunks FROM qa_meta), (SELECT count(*) FROM qa_sentences)")[0]
+        n = self._rows("SELECT n_chunks, n_sentences FROM qa_meta")[0]
         return dict(rows[0][0], docs=docs, chunks=int(n[0]), sentences=int(n[1]))
 
     def count(self) -> int:
@@ -184,7 +184,7 @@ class PostgresStore:
             self.conn.execute("DROP TABLE IF EXISTS " + ", ".join(_TABLES))
             for sql in _schema(dim):
                 self.conn.execute(sql)
-            self.conn.execute("INSERT INTO qa_meta VALUES (1, %s, 0, 0)",
+            self.conn.execute("INSERT INTO qa_meta VALUES (1, %s, 0, 0, 0)",
                               (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0)),))
         self._dim = dim
 
@@ -220,13 +220,13 @@ class PostgresStore:
         cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data) VALUES (%s, %s, %s, %s)",
                     (doc.id, doc.sha256, _text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False)))
         lengths = _copy_chunks(cur, chunks, chunk_vectors, first)
-        n_sentences = cur.execute("SELECT count(*) FROM qa_sentences").fetchone()[0]
+        n_sentences = cur.execute("SELECT n_sentences FROM qa_meta").fetchone()[0]
         with cur.copy("COPY qa_sentences (pos, id, doc_id, data, embedding) FROM STDIN") as copy:
             for i, (s, v) in enumerate(zip(sentences, sentence_vectors)):
                 copy.write_row((n_sentences + i, s.id, s.doc_id, json.dumps(asdict(s), ensure_ascii=False),
                                 vector_text(v)))
-        cur.execute("UPDATE qa_meta SET n_chunks = n_chunks + %s, total_len = total_len + %s",
-                    (len(chunks), sum(lengths)))
+        cur.execute("UPDATE qa_meta SET n_chunks = n_chunks + %s, total_len = total_len + %s, "
+                    "n_sentences = n_sentences + %s", (len(chunks), sum(lengths), len(sentences)))
         if first <= HNSW_ABOVE < first + len(chunks):
             cur.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw "
                         f"(embedding vector_ip_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
@@ -251,7 +251,7 @@ def _copy_chunks(cur, chunks: list[Chunk], vectors: np.ndarray, first: int) -> l
 def _schema(dim: int) -> list[str]:
     return [
         "CREATE TABLE qa_meta (id int PRIMARY KEY CHECK (id = 1), manifest jsonb NOT NULL, "
-        "n_chunks bigint NOT NULL, total_len bigint NOT NULL)",
+        "n_chunks bigint NOT NULL, total_len bigint NOT NULL, n_sentences bigint NOT NULL)",
         "CREATE TABLE qa_docs (id text PRIMARY KEY, sha256 text NOT NULL UNIQUE, text_key text NOT NULL UNIQUE, "
         "data jsonb NOT NULL, file_hash text)",
         f"CREATE TABLE qa_chunks (pos bigint PRIMARY KEY, id text NOT NULL UNIQUE, "
