@@ -55,10 +55,6 @@ def vector_text(v: np.ndarray) -> str:
     return "[" + ",".join(map(repr, np.asarray(v, np.float32).astype(np.float64).tolist())) + "]"
 
 
-def parse_vector(text: str) -> np.ndarray:
-    return np.array(text[1:-1].split(","), dtype=np.float32)
-
-
 def _chunk(data: dict) -> Chunk:
     return Chunk(**{**data, "sentences": tuple(map(tuple, data["sentences"]))})
 
@@ -81,6 +77,9 @@ class PostgresStore:
                 f"cannot use the PostgreSQL store at {redact(uri)} ({str(err).strip().splitlines()[0]}). "
                 "Start the server, or set QA_STORE_URI to a reachable database where the pgvector "
                 "extension is installed (CREATE EXTENSION vector), or use QA_STORE=faiss.") from None
+        from pgvector.psycopg import register_vector
+
+        register_vector(self.conn)  # numpy arrays in and out, binary on the wire
         self.conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
         self._dim = self._read_dim()
 
@@ -107,13 +106,13 @@ class PostgresStore:
             finally:
                 self.conn.execute("COMMIT")
 
-    def _rows(self, sql: str, params=None) -> list[tuple]:
+    def _rows(self, sql: str, params=None, binary: bool = False) -> list[tuple]:
         if self._dim is None:
             self._dim = self._read_dim()
             if self._dim is None:
                 return []
         with self._lock:
-            return self.conn.execute(sql, params).fetchall()
+            return self.conn.cursor(binary=binary).execute(sql, params).fetchall()
 
     # -- reads ----------------------------------------------------------------------------
     @property
@@ -133,7 +132,7 @@ class PostgresStore:
         if k <= 0:
             return []
         rows = self._rows("SELECT pos, -(embedding <#> %(v)s::vector) FROM qa_chunks "
-                          "ORDER BY embedding <#> %(v)s::vector LIMIT %(k)s", {"v": vector_text(vector), "k": k})
+                          "ORDER BY embedding <#> %(v)s::vector LIMIT %(k)s", {"v": np.asarray(vector, np.float32), "k": k})
         return sorted(((int(p), float(s)) for p, s in rows), key=lambda r: (-r[1], r[0]))
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -147,10 +146,10 @@ class PostgresStore:
         return [_chunk(found[r]) for r in rows]
 
     def vectors_at(self, rows: list[int]) -> np.ndarray:
-        found = dict(self._rows("SELECT pos, embedding::text FROM qa_chunks WHERE pos = ANY(%s)", (list(rows),)))
         if not rows:
             return np.zeros((0, self._dim or 0), np.float32)
-        return np.stack([parse_vector(found[r]) for r in rows])
+        found = dict(self._rows("SELECT pos, embedding FROM qa_chunks WHERE pos = ANY(%s)", (list(rows),), binary=True))
+        return np.stack([np.asarray(found[r].to_numpy(), np.float32) for r in rows])
 
     def unit(self, unit_id: str) -> Chunk | None:
         rows = self._rows("SELECT data FROM qa_chunks WHERE id = %(i)s UNION ALL "
@@ -190,17 +189,34 @@ class PostgresStore:
 
     def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                      sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
+        self.add_documents([(doc, chunks, chunk_vectors, sentences, sentence_vectors, file_hash)])
+
+    def add_documents(self, items: list[tuple]) -> None:
+        """Several articles (add_document's arguments, one tuple each) in one transaction, the
+        HNSW index built once at the end when the batch crosses HNSW_ABOVE (bulk loads)."""
         import psycopg
 
         if self._dim is None:
             raise StoreError(f"the PostgreSQL store at {redact(self.uri)} is empty; build it with `qa index`")
         try:
             with self._lock, self.conn.transaction():
-                n_chunks = self._claim(doc)
-                self._insert(doc, chunks, chunk_vectors, sentences, sentence_vectors, n_chunks)
-                self.conn.execute("UPDATE qa_docs SET file_hash = %s WHERE id = %s", (file_hash or doc.sha256, doc.id))
+                first = None
+                for doc, chunks, chunk_vectors, sentences, sentence_vectors, file_hash in items:
+                    n_chunks = self._claim(doc)
+                    first = n_chunks if first is None else first
+                    self._insert(doc, chunks, chunk_vectors, sentences, sentence_vectors, n_chunks, file_hash)
+                if first is not None and first <= HNSW_ABOVE < self._claim_count():
+                    self._create_hnsw()
         except psycopg.errors.UniqueViolation as err:  # a concurrent writer added it first
             raise DuplicateError(f"this article is already indexed ({err.diag.message_detail})") from None
+
+    def _claim_count(self) -> int:
+        return int(self.conn.execute("SELECT n_chunks FROM qa_meta").fetchone()[0])
+
+    def _create_hnsw(self) -> None:
+        self.conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw (embedding vector_ip_ops) "
+                          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
 
     def _claim(self, doc: Document) -> int:
         """Inside the add transaction: lock the store for writing, refuse duplicates, and return
@@ -215,10 +231,11 @@ class PostgresStore:
         return int(n_chunks)
 
     def _insert(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                sentences: list[Chunk], sentence_vectors: np.ndarray, first: int) -> None:
+                sentences: list[Chunk], sentence_vectors: np.ndarray, first: int, file_hash: str | None) -> None:
         cur = self.conn.cursor()
-        cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data) VALUES (%s, %s, %s, %s)",
-                    (doc.id, doc.sha256, _text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False)))
+        cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data, file_hash) VALUES (%s, %s, %s, %s, %s)",
+                    (doc.id, doc.sha256, _text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False),
+                     file_hash or doc.sha256))
         lengths = _copy_chunks(cur, chunks, chunk_vectors, first)
         n_sentences = cur.execute("SELECT n_sentences FROM qa_meta").fetchone()[0]
         with cur.copy("COPY qa_sentences (pos, id, doc_id, data, embedding) FROM STDIN") as copy:
@@ -227,9 +244,6 @@ class PostgresStore:
                                 vector_text(v)))
         cur.execute("UPDATE qa_meta SET n_chunks = n_chunks + %s, total_len = total_len + %s, "
                     "n_sentences = n_sentences + %s", (len(chunks), sum(lengths), len(sentences)))
-        if first <= HNSW_ABOVE < first + len(chunks):
-            cur.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw "
-                        f"(embedding vector_ip_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
 
 
 def _copy_chunks(cur, chunks: list[Chunk], vectors: np.ndarray, first: int) -> list[int]:
@@ -260,5 +274,9 @@ def _schema(dim: int) -> list[str]:
         f"doc_id text NOT NULL REFERENCES qa_docs, data jsonb NOT NULL, embedding vector({dim}) NOT NULL)",
         "CREATE TABLE qa_postings (term text NOT NULL, pos bigint NOT NULL REFERENCES qa_chunks, tf int NOT NULL)",
         "CREATE INDEX qa_postings_term ON qa_postings (term)",
+        # vectors in the row, not TOASTed: an exact scan then reads no second table (fits a page
+        # up to ~1,900 dimensions)
+        *([f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]
+          if dim <= 1900 else []),
         "CREATE INDEX qa_sentences_doc ON qa_sentences (doc_id, pos)",
     ]
