@@ -154,7 +154,7 @@ ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), Path({folder!r}), prog
 @pytest.mark.parametrize("kind", STORES)
 def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, root: Path, pg_database):
     store, cfg = built(kind, root, pg_database)
-    folder, n = root / "incoming", 30
+    folder, n = root / "incoming", 16
     folder.mkdir()
     for i in range(n):
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
@@ -164,7 +164,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
-        if len(open_store(cfg).document_ids()) >= base_docs + 5:
+        if len(open_store(cfg).document_ids()) >= base_docs + 4:
             os.kill(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.05)
