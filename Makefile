@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-fast eval bench models index clean
+.PHONY: run test test-fast eval bench bench-stores models index clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -36,6 +36,10 @@ eval: index
 
 bench: index
 	$(BIN)/qa bench --json reports/bench.json
+
+# the FAISS store beside PostgreSQL + pgvector at 1,000,000 synthetic chunks (long; by hand only)
+bench-stores: $(STAMP)
+	$(BIN)/qa bench --stores --large --json reports/bench-stores.json
 
 clean:
 	rm -rf index/ reports/ .pytest_cache

@@ -706,6 +706,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="default", help="configuration to measure (compared with 'naive')")
     parser.add_argument("--scale-chunks", type=int, default=None, metavar="N",
                         help="size of the synthetic scale corpus (overrides --large; small values for tests)")
+    parser.add_argument("--stores", action="store_true",
+                        help="only compare the FAISS and PostgreSQL stores at the scale size (qa.bench_store)")
+    parser.add_argument("--store-uri", default=None, metavar="URI",
+                        help="with --stores: an existing PostgreSQL with pgvector (default: a private pgserver)")
     parser.set_defaults(func=main)
 
 
@@ -715,6 +719,11 @@ def main(args: argparse.Namespace) -> int:
     if scale_chunks < 1:
         print("qa bench: --scale-chunks must be at least 1", file=sys.stderr)
         return 2
+    if args.stores:
+        from . import bench_store
+
+        path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-stores.json")
+        return bench_store.main(scale_chunks, args.store_uri, path)
     try:
         load_config(args.config)
         select_questions(load_gold(GOLD_FILE), args.questions)

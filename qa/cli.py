@@ -69,6 +69,8 @@ def _index(args) -> int:
     from .index import load_or_build
 
     cfg = load_config()
+    if cfg.store != "faiss":
+        return _index_store(cfg, args)
     if args.add:
         from .assistant import Assistant
         from .ingest import ingest
@@ -78,6 +80,22 @@ def _index(args) -> int:
         return 1 if report.errors else 0
     index = load_or_build(cfg, make_embedder(cfg), rebuild=args.rebuild)
     print(f"index: {len(index.docs)} articles, {len(index.chunks)} chunks in {cfg.index_dir}")
+    return 0
+
+
+def _index_store(cfg, args) -> int:
+    """`qa index [--add DIR]` on a shared store (QA_STORE=postgres)."""
+    from .embed import make_embedder
+    from .ingest import StoreWriter, ingest
+    from .store import load_or_build_store
+
+    embedder = make_embedder(cfg)
+    store = load_or_build_store(cfg, embedder, rebuild=args.rebuild)
+    if args.add:
+        report = ingest(StoreWriter(store, embedder, cfg), Path(args.add))
+        print(report.summary())
+        return 1 if report.errors else 0
+    print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in the {cfg.store} store")
     return 0
 
 

@@ -44,6 +44,10 @@ class Config:
     # seconds to wait for an OpenAI-compatible server before giving up with a clear message
     openai_timeout: float = field(default_factory=lambda: float(os.environ.get("QA_OPENAI_TIMEOUT", "120")))
     openai_api_key: str | None = field(default_factory=lambda: os.environ.get("QA_OPENAI_API_KEY") or None)
+    # where the index lives: "faiss" (files under index_dir, one process writes) or "postgres"
+    # (PostgreSQL + pgvector at store_uri, shared by many processes); see qa.store
+    store: str = field(default_factory=lambda: os.environ.get("QA_STORE") or "faiss")
+    store_uri: str | None = field(default_factory=lambda: os.environ.get("QA_STORE_URI") or None)
     threads: int = field(default_factory=lambda: int(os.environ.get("QA_THREADS", "2")))
     n_ctx: int = 4096
     parallel_slots: int = field(default_factory=lambda: int(os.environ.get("QA_SLOTS", "1")))

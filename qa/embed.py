@@ -136,6 +136,10 @@ def _load(path: str, fingerprint: str, threads: int, dtype: str) -> SentenceTran
 
 def make_embedder(cfg: Config) -> Embedder:
     """The configured embedder, loaded once per process."""
+    if cfg.embed_model == "test-hash":  # tests only: see qa.hash_embedder
+        from .hash_embedder import HashEmbedder
+
+        return HashEmbedder()
     with _cache_lock:
         path = resolve(cfg.embed_model, cfg.models_dir)
         fingerprint = model_fingerprint(cfg.embed_model, cfg.models_dir)

@@ -20,6 +20,7 @@ every file must match the checksum recorded in the manifest; otherwise the index
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -39,6 +40,7 @@ from .config import Config
 from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_document
 from .embed import Embedder
 from .lexical import LexicalIndex
+from .store import base_manifest, manifest_staleness
 from .types import Chunk, Document
 
 FORMAT = 2  # 2: sentence evidence units
@@ -156,6 +158,28 @@ class Index:
         return next((self.chunks[i] for i in self._doc_chunks.get(unit.doc_id, [])
                      if self.chunks[i].start <= unit.start and unit.end <= self.chunks[i].end), unit)
 
+    # -- the read side of qa.store.Store (rows are chunk positions, in the order added) -------
+    def reading(self):
+        return contextlib.nullcontext()  # an Index is an immutable snapshot
+
+    def count(self) -> int:
+        return len(self.chunks)
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not self.chunks or k <= 0:
+            return []
+        scores, ids = self.dense.search(vector[None, :].astype(np.float32), min(k, len(self.chunks)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        return self.lexical.search(query, k)
+
+    def chunks_at(self, rows: list[int]) -> list[Chunk]:
+        return [self.chunks[i] for i in rows]
+
+    def vectors_at(self, rows: list[int]) -> np.ndarray:
+        return self.vectors[list(rows)]
+
     def unit_vector(self, unit_id: str) -> np.ndarray:
         if unit_id in self.by_id:
             return self.vectors[self.by_id[unit_id]]
@@ -178,51 +202,49 @@ class Index:
         # a one-sentence chunk and its sentence unit embed the same text: embedded once
         vectors, embedded = _embed_cached(chunks, by_id, embedder, cache)
         sentence_vectors, embedded_sentences = _embed_cached(sentences, by_id, embedder, cache)
-        manifest = {
-            "format": FORMAT,
-            "embed_model": cfg.embed_model,
-            "embed_fingerprint": embedder.fingerprint,
-            "dim": int(embedder.dim),
-            "chunker": CHUNKER_VERSION,
-            "embed_text": EMBED_TEXT_VERSION,
-            "chunk_max_chars": cfg.chunk_max_chars,
-            "chunk_overlap_sentences": cfg.chunk_overlap_sentences,
-            "docs": {d.id: d.sha256 for d in docs},
-            "chunks": len(chunks),
-            "sentences": len(sentences),
-            "embedded": embedded + embedded_sentences,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
+        manifest = dict(base_manifest(cfg, embedder.fingerprint, embedder.dim), docs={d.id: d.sha256 for d in docs},
+                        chunks=len(chunks), sentences=len(sentences), embedded=embedded + embedded_sentences)
         return cls(docs, chunks, vectors, manifest, sentences=sentences, sentence_vectors=sentence_vectors)
 
     def with_document(self, doc: Document, embedder: Embedder, cfg: Config) -> "Index":
         """A new snapshot with `doc` added; only its chunks are embedded."""
+        self.check_new(doc)
+        new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
+        new_sentences = sentence_units(doc)
+        cache: dict[str, np.ndarray] = {}
+        new_vectors, embedded = _embed_cached(new_chunks, {doc.id: doc}, embedder, cache)
+        new_sentence_vectors, embedded_sentences = _embed_cached(new_sentences, {doc.id: doc}, embedder, cache)
+        return self.with_units(doc, new_chunks, new_vectors, new_sentences, new_sentence_vectors,
+                               embedded + embedded_sentences)
+
+    def check_new(self, doc: Document) -> None:
+        """Raises DuplicateError (same bytes or text as an indexed article) or CorpusError (id taken)."""
         key = _text_key(doc.text)
         for other in self.docs.values():
             if other.sha256 == doc.sha256 or _text_key(other.text) == key:
                 raise DuplicateError(f"this article is already indexed as {other.id}")
         if doc.id in self.docs:
             raise CorpusError(f"an article named {doc.id} is already indexed")
-        new_chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
-        new_sentences = sentence_units(doc)
-        cache: dict[str, np.ndarray] = {}
-        new_vectors, embedded = _embed_cached(new_chunks, {doc.id: doc}, embedder, cache)
-        new_sentence_vectors, embedded_sentences = _embed_cached(new_sentences, {doc.id: doc}, embedder, cache)
+
+    def with_units(self, doc: Document, new_chunks: list[Chunk], new_vectors: np.ndarray,
+                   new_sentences: list[Chunk], new_sentence_vectors: np.ndarray, embedded: int = 0) -> "Index":
+        """A new snapshot with `doc` and its already embedded units added."""
+        new_vectors = np.asarray(new_vectors, np.float32).reshape(len(new_chunks), -1)
         vectors = np.concatenate([self.vectors, new_vectors]).astype(np.float32)
         manifest = dict(self.manifest, docs={**self.manifest["docs"], doc.id: doc.sha256},
                         chunks=len(self.chunks) + len(new_chunks),
                         sentences=len(self.sentences) + len(new_sentences),
-                        embedded=embedded + embedded_sentences,
-                        created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                        embedded=embedded, created=time.strftime("%Y-%m-%dT%H:%M:%S"))
         dense = None
         if len(vectors) <= HNSW_ABOVE and len(self.vectors) <= HNSW_ABOVE:
             import faiss
 
             dense = faiss.clone_index(self.dense)
             dense.add(new_vectors)
+        sentence_vectors = np.asarray(new_sentence_vectors, np.float32).reshape(len(new_sentences), -1)
         return Index(list(self.docs.values()) + [doc], self.chunks + new_chunks, vectors, manifest, dense,
                      self.sentences + new_sentences,
-                     np.concatenate([self.sentence_vectors, new_sentence_vectors]).astype(np.float32))
+                     np.concatenate([self.sentence_vectors, sentence_vectors]).astype(np.float32))
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, root: Path) -> Path:
@@ -320,16 +342,7 @@ class Index:
 
     def staleness(self, cfg: Config, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
         """Why this index does not fit the configuration and corpus, or None when it does."""
-        m = self.manifest
-        if m.get("embed_fingerprint") != embedder_fingerprint or m.get("embed_model") != cfg.embed_model:
-            return "it was built with another embedding model"
-        if m.get("chunker") != CHUNKER_VERSION or m.get("embed_text") != EMBED_TEXT_VERSION or m.get("chunk_max_chars") != cfg.chunk_max_chars \
-                or m.get("chunk_overlap_sentences") != cfg.chunk_overlap_sentences:
-            return "the chunker or its settings changed"
-        if m.get("docs") != hashes:
-            changed = sorted(set(m.get("docs", {}).items()) ^ set(hashes.items()))
-            return "the corpus changed (" + ", ".join(sorted({k for k, _ in changed}))[:200] + ")"
-        return None
+        return manifest_staleness(self.manifest, cfg, embedder_fingerprint, hashes)
 
 
 _build_lock = threading.Lock()

@@ -49,3 +49,41 @@ def ingest(assistant, folder: Path, progress: bool = True) -> IngestReport:
         except (CorpusError, OSError) as err:
             report.errors.append((name, str(err)))
     return report
+
+
+class StoreWriter:
+    """What `ingest` adds articles through when the index is a shared store (QA_STORE=postgres):
+    the article is chunked, embedded and added in one store transaction; no uploads folder is
+    written (other processes, possibly on other machines, read the article from the store)."""
+
+    def __init__(self, store, embedder, cfg):
+        self.store, self.embedder, self.cfg = store, embedder, cfg
+        self.taken = store.document_ids()  # ids in use; another writer's new ones are found on conflict
+
+    def add_document(self, name: str, data: bytes) -> str:
+        import re
+
+        from .corpus import decode, make_document
+        from .store import add_article
+
+        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
+        if Path(name).suffix.lower() not in SUFFIXES:
+            raise CorpusError(f"{name}: only .txt and .md files can be added")
+        text = decode(data, name)
+        for attempt in range(2):
+            doc_id, n = f"upload_{stem}", 2
+            while doc_id in self.taken:
+                doc_id, n = f"upload_{stem}_{n}", n + 1
+            doc = make_document(doc_id, text, name)
+            try:
+                add_article(self.store, doc, self.embedder, self.cfg)
+            except DuplicateError:
+                raise
+            except CorpusError:  # the id was taken by another writer since: look again, once
+                if attempt:
+                    raise
+                self.taken = self.store.document_ids()
+                continue
+            self.taken.add(doc_id)
+            return doc_id
+        raise AssertionError("unreachable")

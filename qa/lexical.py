@@ -61,6 +61,17 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# BM25 parameters (bm25s defaults, spelled out: qa.store_postgres computes the same scores in SQL):
+# score = Σ_query tokens idf · tf / (tf + K1 · (1 − B + B · len / avg len)),
+# idf = ln(1 + (N − df + 0.5) / (df + 0.5))  (the "lucene" variant); an empty text counts one token.
+K1, B = 1.5, 0.75
+
+
+def doc_tokens(text: str) -> list[str]:
+    """The tokens BM25 indexes for a chunk (never empty: bm25s needs a token per document)."""
+    return tokenize(text) or ["\u2205"]
+
+
 class LexicalIndex:
     """BM25 over chunk texts. Rebuilt from the chunk texts on load (milliseconds for the seed
     corpus, seconds for 100k chunks), so nothing but the chunks themselves is persisted."""
@@ -68,9 +79,9 @@ class LexicalIndex:
     def __init__(self, texts: list[str]):
         import bm25s
 
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
         self.size = len(texts)
-        corpus = [tokenize(t) or ["\u2205"] for t in texts]  # bm25s needs a token per document
+        corpus = [doc_tokens(t) for t in texts]
         if corpus:  # bm25s cannot index an empty corpus; search() answers [] for it
             self._bm25.index(corpus, show_progress=False)
 

@@ -13,7 +13,7 @@ import numpy as np
 from .chunking import weight
 from .config import Config
 from .embed import Embedder
-from .index import Index
+from .store import Store
 from .types import Passage
 
 DUPLICATE_COSINE = 0.82
@@ -54,7 +54,9 @@ def fit_budget(passages: list[Passage], budget: float) -> list[Passage]:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, cfg: Config):
+    """Ranks the chunks of a store (qa.store.Store: the FAISS Index or the Postgres store)."""
+
+    def __init__(self, index: "Store", embedder: Embedder, cfg: Config):
         self.index, self.embedder, self.cfg = index, embedder, cfg
 
     def query_vector(self, query: str) -> np.ndarray:
@@ -62,26 +64,28 @@ class Retriever:
 
     def search(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Passage]:
         k = k or self.cfg.top_k
-        index = self.index
-        if not index.chunks:
+        store = self.index
+        if not store.count():
             return []
         qv = self.query_vector(query) if vector is None else vector
-        n_dense = min(self.cfg.dense_k, len(index.chunks))
-        scores, ids = index.dense.search(qv[None, :].astype(np.float32), n_dense)
-        dense_rank = [int(i) for i in ids[0] if i >= 0]
-        rankings, weights = [dense_rank], [1.0]
+        with store.reading():  # one state of the store for the whole retrieval
+            return self._search(store, query, qv, k)
+
+    def _search(self, store: "Store", query: str, qv: np.ndarray, k: int) -> list[Passage]:
+        rankings = [[i for i, _ in store.dense_search(qv, self.cfg.dense_k)]]
+        weights = [1.0]
         if self.cfg.use_lexical:
-            rankings.append([i for i, _ in index.lexical.search(query, self.cfg.lexical_k)])
+            rankings.append([i for i, _ in store.lexical_search(query, self.cfg.lexical_k)])
             weights.append(self.cfg.lexical_weight)
         fused = rrf(rankings, self.cfg.rrf_k, weights)
         order = sorted(fused, key=lambda i: (-fused[i], i))
-        chosen = diversify(order, index.vectors, k, self.cfg.duplicate_cosine)
-        cos = index.vectors[chosen] @ qv if chosen else np.zeros(0)
-        return [Passage(chunk=index.chunks[i], score=fused[i], dense=float(c)) for i, c in zip(chosen, cos)]
+        vectors = store.vectors_at(order) if order else np.zeros((0, len(qv)), np.float32)
+        picked = diversify(list(range(len(order))), vectors, k, self.cfg.duplicate_cosine)
+        chunks = store.chunks_at([order[j] for j in picked])
+        cos = vectors[picked] @ qv if picked else np.zeros(0)
+        return [Passage(chunk=c, score=fused[order[j]], dense=float(s)) for c, j, s in zip(chunks, picked, cos)]
 
     def relevance(self, query_vector: np.ndarray) -> float:
         """Cosine of the best-matching chunk: how much the corpus has to say about the query."""
-        if not self.index.chunks:
-            return -1.0
-        scores, _ = self.index.dense.search(query_vector[None, :].astype(np.float32), 1)
-        return float(scores[0][0])
+        best = self.index.dense_search(query_vector, 1)
+        return best[0][1] if best else -1.0

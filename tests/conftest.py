@@ -41,30 +41,7 @@ Die Stadtwerke planen bis 2028 zwei weitere Anlagen und einen Batteriespeicher a
 """
 
 
-class HashEmbedder:
-    """A tiny deterministic embedder (hashed character trigrams) for tests of index bookkeeping:
-    persistence, staleness, checksums. It is never used to judge retrieval or answers."""
-
-    def __init__(self, fingerprint: str = "test-hash-embedder-v1", dim: int = 32):
-        self.fingerprint = fingerprint
-        self.dim = dim
-        self.calls = 0  # texts embedded so far
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        self.calls += len(texts)
-        out = np.zeros((len(texts), self.dim), np.float32)
-        for row, text in enumerate(texts):
-            for i in range(max(1, len(text) - 2)):
-                digest = hashlib.blake2b(f"{self.fingerprint}|{text[i:i + 3]}".encode(), digest_size=4).digest()
-                out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
-            out[row] /= max(float(np.linalg.norm(out[row])), 1e-9)
-        return out
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        return self._embed(texts)
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        return self._embed(texts)
+from qa.hash_embedder import HashEmbedder  # noqa: E402,F401  (tests import it from here)
 
 
 def copy_seeds(dest: Path) -> Path:
@@ -195,3 +172,31 @@ def wait_ready(client, timeout: float = 900) -> dict:
             return status
         assert time.monotonic() < deadline, "the models did not load in time"
         time.sleep(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A real PostgreSQL with pgvector (the pgserver wheel bundles both), started in a temporary
+    folder for this test session and stopped at its end. Yields the server's URI."""
+    pgserver = pytest.importorskip("pgserver", reason="pip install -e '.[test]' (pgserver)")
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_database(pg_server):
+    """A function that makes a new empty database on the session's server and returns its URI."""
+    import secrets
+
+    import psycopg
+
+    def make() -> str:
+        name = f"t_{secrets.token_hex(4)}"
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return pg_server.replace("/postgres?", f"/{name}?", 1)
+
+    return make

@@ -1,0 +1,189 @@
+"""`qa bench --stores`: the FAISS store beside the PostgreSQL store on a synthetic corpus.
+
+Synthetic on purpose (nothing embedded, no corpus text): ``chunks`` random unit vectors of the
+embedder's dimension and chunk texts of ~40 synthetic tokens drawn from a Zipf vocabulary (so
+BM25 meets both rare and very common terms). Measured per store:
+
+- ``build_s``: loading all chunks (FAISS: Index construction = FAISS + bm25s, then save; Postgres:
+  one transaction of COPYs, then the HNSW index above HNSW_ABOVE chunks).
+- ``retrieval_ms_p50/p95``: ``Retriever.search`` (dense + lexical + fusion + diversification)
+  with a given query vector (a stored vector plus noise) and a 3-token query from the texts.
+- memory: FAISS: resident memory added to this process by the loaded index; Postgres: the size
+  of the database on disk and the server processes' unique resident memory after the queries.
+
+Postgres is a private pgserver in a temporary folder unless ``--uri`` names one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .types import Chunk, Document
+
+CHUNKS_PER_DOC = 100
+VOCABULARY = 50_000
+
+
+@dataclass
+class Synthetic:
+    docs: list[Document]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    queries: list[tuple[str, np.ndarray]]
+
+
+def synthetic_corpus(n: int, dim: int, n_queries: int = 50, seed: int = 0) -> Synthetic:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, dim), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ranks = np.minimum(rng.zipf(1.2, size=(n, 40)), VOCABULARY)
+    texts = [" ".join(f"w{r}" for r in row) for row in ranks]
+    docs, chunks = [], []
+    for start in range(0, n, CHUNKS_PER_DOC):
+        doc_id = f"syn{start // CHUNKS_PER_DOC:06d}"
+        docs.append(Document(id=doc_id, path="synthetic", text=doc_id, lang="en", title=doc_id, date=None,
+                             spans=(), sha256=doc_id))
+        chunks += [Chunk(id=f"{doc_id}#{j - start}", doc_id=doc_id, lang="en", text=texts[j], start=0, end=0,
+                         sentences=()) for j in range(start, min(n, start + CHUNKS_PER_DOC))]
+    picks = rng.integers(0, n, n_queries)
+    queries = []
+    for i in picks:
+        qv = vectors[i] + rng.standard_normal(dim).astype(np.float32) * 0.05
+        queries.append((" ".join(texts[i].split()[:3]), qv / np.linalg.norm(qv)))
+    return Synthetic(docs, chunks, vectors, queries)
+
+
+def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> tuple[float, float]:
+    from .retrieve import Retriever
+
+    retriever = Retriever(store, None, cfg)
+    retriever.search(queries[0][0], vector=queries[0][1])  # warm: first-query costs (caches, plans) are not retrieval
+    times = []
+    for text, qv in queries:
+        started = time.perf_counter()
+        retriever.search(text, vector=qv)
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
+    from .bench import current_rss_mb
+    from .index import Index
+    from .store import base_manifest
+
+    before = current_rss_mb()
+    started = time.perf_counter()
+    index = Index(syn.docs, syn.chunks, syn.vectors.copy(), base_manifest(cfg, "synthetic", dim),
+                  sentences=[], sentence_vectors=np.zeros((0, dim), np.float32))
+    index.save(folder)
+    build_s = time.perf_counter() - started
+    p50, p95 = retrieval_ms(index, cfg, syn.queries)
+    disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return {"store": "faiss", "build_s": build_s, "retrieval_ms_p50": p50, "retrieval_ms_p95": p95,
+            "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
+            "dense": type(index.dense).__name__}
+
+
+def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str) -> dict:
+    from .store import base_manifest
+    from .store_postgres import PostgresStore
+
+    store = PostgresStore(uri)
+    store.reset(base_manifest(cfg, "synthetic", dim))
+    by_doc: dict[str, list[int]] = {}
+    for i, c in enumerate(syn.chunks):
+        by_doc.setdefault(c.doc_id, []).append(i)
+    items = [(d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [],
+              np.zeros((0, dim), np.float32), None) for d in syn.docs]
+    started = time.perf_counter()
+    store.add_documents(items)
+    build_s = time.perf_counter() - started
+    p50, p95 = retrieval_ms(store, cfg, syn.queries)
+    size = store.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+    hnsw = store.conn.execute("SELECT to_regclass('qa_chunks_hnsw') IS NOT NULL").fetchone()[0]
+    return {"store": "postgres", "build_s": build_s, "retrieval_ms_p50": p50, "retrieval_ms_p95": p95,
+            "memory_mb": server_uss_mb(store), "disk_mb": size / 2**20, "dense": "hnsw" if hnsw else "exact"}
+
+
+def server_uss_mb(store) -> float | None:
+    """Unique resident memory of the PostgreSQL server processes (when they run on this machine)."""
+    import psutil
+
+    pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        master = psutil.Process(pid).parent()
+        procs = [master, *master.children()]
+        return sum(p.memory_full_info().uss for p in procs) / 2**20
+    except (psutil.Error, AttributeError):
+        return None
+
+
+def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print) -> list[dict]:
+    syn = synthetic_corpus(chunks, dim)
+    log(f"stores: {chunks:,} synthetic chunks, dimension {dim}")
+    tmp = Path(tempfile.mkdtemp(prefix="qa-bench-stores-"))
+    server = None
+    try:
+        results = [bench_faiss(syn, cfg, dim, tmp / "index")]
+        log(f"  faiss: {results[-1]}")
+        if uri is None:
+            import pgserver
+
+            server = pgserver.get_server(str(tmp / "pg"), cleanup_mode="stop")
+            uri = server.get_uri()
+        results.append(bench_postgres(syn, cfg, dim, uri))
+        log(f"  postgres: {results[-1]}")
+        return results
+    finally:
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def format_table(results: list[dict], chunks: int, cpu: str) -> str:
+    lines = [f"stores at {chunks:,} synthetic chunks ({cpu})",
+             f"{'store':<10}{'dense':<16}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'memory MB':>11}{'disk MB':>9}"]
+    for r in results:
+        mem = f"{r['memory_mb']:.0f}" if r["memory_mb"] is not None else "-"
+        lines.append(f"{r['store']:<10}{r['dense']:<16}{r['build_s']:>9.1f}{r['retrieval_ms_p50']:>9.1f}"
+                     f"{r['retrieval_ms_p95']:>9.1f}{mem:>11}{r['disk_mb']:>9.0f}")
+    return "\n".join(lines)
+
+
+def main(chunks: int, uri: str | None, json_path: Path) -> int:
+    import json
+
+    from .bench import _cpu_name
+    from .config import load_config
+
+    cfg = load_config()
+    dim = embedder_dim(cfg)
+    results = run(chunks, dim, uri, cfg)
+    cpu = _cpu_name()
+    print(format_table(results, chunks, cpu))
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps({"chunks": chunks, "dim": dim, "cpu": cpu, "stores": results}, indent=1) + "\n")
+    print(f"\nwritten to {json_path}")
+    return 0
+
+
+def embedder_dim(cfg: Config) -> int:
+    """The configured embedder's dimension, read from its files (the model is not loaded); 768
+    (EmbeddingGemma) when it cannot be read."""
+    import json
+
+    from .models import resolve
+
+    try:
+        folder = Path(resolve(cfg.embed_model, cfg.models_dir))
+        config = json.loads(next(folder.rglob("config.json")).read_text())
+        return int(config["hidden_size"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return 768
