@@ -66,3 +66,15 @@ def test_vectors_are_unit_length_float32(embedders):
     vectors = embedders[0].embed_documents(DOCUMENTS)
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     assert embedders[0].embed_documents([]).shape == (0, embedders[0].dim)
+
+
+def test_padded_batches_match_torch_float32(embedders):
+    onnx, torch32 = embedders
+    texts = QUERIES + DOCUMENTS  # lengths differ: every batch is padded
+    default = onnx.batch_size
+    onnx.batch_size = len(texts)
+    try:
+        batched = onnx.embed_documents(texts)
+    finally:
+        onnx.batch_size = default
+    assert cosines(batched, torch32.embed_documents(texts)).min() >= 0.999
