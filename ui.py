@@ -176,7 +176,8 @@ class Loader:
             return (f'<div class="qa-status failed" role="alert"><span class="qa-dot"></span>Loading failed: '
                     f'{esc(self.error)}</div>')
         docs, chunks = self.counts()
-        dtype = getattr(self.assistant.embedder, "dtype", "")
+        embedder = self.assistant.embedder
+        dtype = " ".join(filter(None, (getattr(embedder, "runtime", ""), getattr(embedder, "dtype", ""))))
         return (f'<div class="qa-status ready" role="status"><span class="qa-dot"></span>Ready '
                 f'<span class="qa-muted">· {docs} articles · {chunks} passages indexed'
                 f'{f" · embeddings in {esc(dtype)}" if dtype else ""}</span></div>')

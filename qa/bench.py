@@ -594,7 +594,8 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "processor": _cpu_name(), "threads": cfg.threads, "load_avg_before": list(load_before),
         "bf16_flags": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx2", "avx512f"}),
-        "embed_dtype": cfg.embed_dtype or choose_dtype(cpu_flags()),
+        "embed_dtype": getattr(assistant.embedder, "dtype", None) or cfg.embed_dtype or choose_dtype(cpu_flags()),
+        "embed_runtime": getattr(assistant.embedder, "runtime", "torch"),
         "load_avg_after": list(os.getloadavg()),
     }
     codes = {code, cold.get("code"), naive.get("code")}
@@ -684,7 +685,7 @@ def format_report(result: dict) -> str:
         f"{_fmt(naive['details'].get('rss_growth_mb_per_question'), ' MB')} (naive)",
         f"machine: {result['machine']['cores']} cores ({result['machine']['processor']}; flags "
         f"{' '.join(result['machine'].get('bf16_flags', [])) or 'none of avx2/avx512f/bf16'}; embedder "
-        f"{result['machine'].get('embed_dtype', '?')}), Python "
+        f"{result['machine'].get('embed_runtime', 'torch')} {result['machine'].get('embed_dtype', '?')}), Python "
         f"{result['machine']['python']}, load average before/after "
         f"{result['machine']['load_avg_before'][0]:.2f}/{result['machine']['load_avg_after'][0]:.2f}",
         f"targets met: {sum(t['met'] for t in targets.values())}/{len(targets)}",

@@ -36,6 +36,10 @@ class Config:
     # "bfloat16" or "float32"; not set = chosen by the CPU (qa.embed.choose_dtype: bf16 only
     # where it is native, float32 elsewhere). bf16 vectors are within cosine 0.998 of float32.
     embed_dtype: str | None = field(default_factory=lambda: os.environ.get("QA_EMBED_DTYPE") or None)
+    # "onnx" or "torch"; not set = onnx where the model's ONNX export exists and passed its check
+    # against torch float32 (made once at first use; qa.embed.make_embedder), torch otherwise.
+    # Setting embed_dtype to bfloat16 also means torch (the export is float32).
+    embed_runtime: str | None = field(default_factory=lambda: os.environ.get("QA_EMBED_RUNTIME") or None)
     # "llamacpp" (in-process), "openai" (any OpenAI-compatible HTTP server), "transformers".
     gen_backend: str = field(default_factory=lambda: os.environ.get("QA_GEN_BACKEND", "llamacpp"))
     openai_base_url: str = field(

@@ -70,6 +70,7 @@ class SentenceTransformerEmbedder:
         # vectors from another precision are not interchangeable bit for bit: keep them apart
         self.fingerprint = fingerprint if dtype == "float32" else f"{fingerprint}:{dtype}"
         self.dtype = dtype  # shown by `qa bench` and the UI status line
+        self.runtime = "torch"
         dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dimension())
         self.batch_size = batch_size
@@ -129,13 +130,55 @@ def converted_copy(path: str, fingerprint: str, dtype: str, models_dir: Path) ->
 _cache_lock = threading.Lock()
 
 
+RUNTIMES = ("onnx", "torch")
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, fingerprint: str, threads: int, dtype: str) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(path, fingerprint, threads, dtype=dtype)
 
 
+@functools.lru_cache(maxsize=4)
+def _load_onnx(target: str, fingerprint: str, threads: int):
+    from .onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder(Path(target), fingerprint, threads)
+
+
+def choose_runtime(requested: str | None, record: dict | None) -> tuple[str, str]:
+    """(runtime, reason). onnx when the export exists and passed its check against torch float32,
+    unless torch was asked for; torch otherwise, with the reason."""
+    if requested not in (None, *RUNTIMES):
+        raise ValueError(f"QA_EMBED_RUNTIME={requested!r} is not supported; choose one of: {', '.join(RUNTIMES)}")
+    if requested == "torch":
+        return "torch", "asked for (QA_EMBED_RUNTIME=torch)"
+    if record is None:
+        return "torch", "no ONNX export of this model"
+    if not record.get("ok"):
+        why = record.get("error") or (f"its cosine to torch float32 was {record.get('min_cosine', 0):.4f}, "
+                                      f"below {record.get('threshold')}")
+        return "torch", f"the ONNX export failed its check ({why})"
+    return "onnx", f"export verified (min cosine {record['min_cosine']:.5f} to torch float32)"
+
+
+def _onnx_record(path: str, fingerprint: str, cfg: Config) -> tuple[Path, dict | None]:
+    """The export's folder and check record, exporting first where there is none yet."""
+    from . import onnx_embed
+
+    target = onnx_embed.export_dir(cfg.models_dir, path, fingerprint)
+    record = onnx_embed.read_record(target)
+    if record is None and Path(path).is_dir():
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return target, {"ok": False, "error": "onnxruntime is not installed (pip install onnxruntime)"}
+        record = onnx_embed.export(path, fingerprint, target, cfg.threads)
+    return target, record
+
+
 def make_embedder(cfg: Config) -> Embedder:
-    """The configured embedder, loaded once per process."""
+    """The configured embedder, loaded once per process: the verified ONNX export where there is
+    one (made at first use), PyTorch otherwise (Config.embed_runtime overrides the choice)."""
     if cfg.embed_model == "test-hash":  # tests only: see qa.hash_embedder
         from .hash_embedder import HashEmbedder
 
@@ -143,6 +186,16 @@ def make_embedder(cfg: Config) -> Embedder:
     with _cache_lock:
         path = resolve(cfg.embed_model, cfg.models_dir)
         fingerprint = model_fingerprint(cfg.embed_model, cfg.models_dir)
+        choose_runtime(cfg.embed_runtime, None)  # an unknown runtime fails before any work
+        if cfg.embed_runtime == "onnx" and cfg.embed_dtype not in (None, "float32"):
+            raise ValueError(f"the ONNX export is float32: QA_EMBED_RUNTIME=onnx with QA_EMBED_DTYPE="
+                             f"{cfg.embed_dtype} is not supported (unset one of them)")
+        if cfg.embed_runtime != "torch" and cfg.embed_dtype in (None, "float32"):
+            target, record = _onnx_record(path, fingerprint, cfg)
+            runtime, reason = choose_runtime(cfg.embed_runtime, record)
+            if runtime == "onnx":
+                return _load_onnx(str(target), fingerprint, cfg.threads)
+            print(f"[qa] embedding with torch: {reason}", file=sys.stderr, flush=True)
         dtype = cfg.embed_dtype or choose_dtype(cpu_flags())
         if dtype not in DTYPES:
             raise ValueError(f"QA_EMBED_DTYPE={dtype!r} is not supported; choose one of: {', '.join(DTYPES)}")
