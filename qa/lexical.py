@@ -90,7 +90,12 @@ class LexicalIndex:
         if not tokens or not self.size:
             return []
         scores = self._bm25.get_scores(tokens)
-        k = min(k, self.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        rows = np.flatnonzero(scores > 0)  # ascending rows
+        if k <= 0 or not len(rows):
+            return []
+        if len(rows) > k:  # everything tied with the k-th score stays a candidate
+            kth = -np.partition(-scores[rows], k - 1)[k - 1]
+            rows = rows[scores[rows] >= kth]
+        # ties break by ascending row, as in the PostgreSQL store (ORDER BY score DESC, pos)
+        top = rows[np.argsort(-scores[rows], kind="stable")][:k]
+        return [(int(i), float(scores[i])) for i in top]

@@ -181,3 +181,11 @@ def test_detect_gold_questions():
     items = [json.loads(line) for line in (SEEDS / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     wrong = [(it["lang"], detect(it["question"]), it["question"]) for it in items if detect(it["question"]) != it["lang"]]
     assert not wrong
+
+
+def test_bm25_ties_break_by_ascending_row():
+    # the same text five times: equal scores, so the order is the rows' (as in the PostgreSQL store)
+    texts = ["Der Hafen von Kiel wurde erweitert."] * 5 + ["Ein anderer Text über Wetter."]
+    index = LexicalIndex(texts)
+    assert [r for r, _ in index.search("Hafen Kiel", 10)] == [0, 1, 2, 3, 4]
+    assert [r for r, _ in index.search("Hafen Kiel", 3)] == [0, 1, 2]
