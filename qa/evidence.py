@@ -22,30 +22,34 @@ from dataclasses import replace
 import numpy as np
 
 from .chunking import weight
-from .index import Index
-from .types import Chunk, Passage
+from .store import Store
+from .types import Chunk, Document, Passage
 
 
-def candidates(index: Index, passages: list[Passage]) -> list[int]:
-    """Sentence rows of every article a retrieved passage comes from."""
-    rows: list[int] = []
-    for doc_id in dict.fromkeys(p.doc_id for p in passages):
-        rows += index.doc_sentences.get(doc_id, [])
-    return rows
-
-
-def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
+def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
            limit: int, duplicate_cosine: float, context: bool = False, margin: float | None = None,
            redundancy: float = 0.0) -> list[Passage]:
     """The evidence sentences for a question: best first, at most `limit`, within `budget`
     weighted characters (the best one always), no two saying the same thing. A sentence whose
     cosine is more than `margin` below the best one's is left out (None: no margin). With
     `redundancy` > 0 the next sentence is the one with the highest cosine minus `redundancy` ×
-    its cosine to the closest sentence already chosen (maximal marginal relevance)."""
-    rows = candidates(index, passages)
-    if not rows:
-        return []
-    vectors = index.sentence_vectors[rows]
+    its cosine to the closest sentence already chosen (maximal marginal relevance).
+    The candidates are every sentence of the articles the passages come from (one store read)."""
+    with store.reading():  # the sentences and the articles they are shown with: one state
+        units, vectors = store.sentences_of(list(dict.fromkeys(p.doc_id for p in passages)))
+        if not units:
+            return []
+        chosen, scores = _choose(units, vectors, query_vectors, budget, limit, duplicate_cosine, margin, redundancy)
+        docs = {d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)} if context else {}
+    picked = set(chosen)
+    return [Passage(chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if context else units[j],
+                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+
+
+def _choose(units: list[Chunk], vectors: np.ndarray, query_vectors: list[np.ndarray], budget: float,
+            limit: int, duplicate_cosine: float, margin: float | None,
+            redundancy: float) -> tuple[list[int], np.ndarray]:
+    """Positions in `units` of the chosen sentences (best first), and every unit's score."""
     scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
     floor = float(scores.max()) - margin if margin is not None else -np.inf
     open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
@@ -54,20 +58,17 @@ def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray
     while open_ and len(chosen) < limit:
         j = _next(open_, scores, vectors, chosen, redundancy)
         open_.remove(j)
-        size = weight(index.sentences[rows[j]].text)
+        size = weight(units[j].text)
         if chosen and (used + size > budget > 0):
             continue
         # a translation in another article: skipped. Within one article neighbours are never
         # translations, and they embed alike (each with the one before it): both stay.
-        unit = index.sentences[rows[j]]
-        if any(index.sentences[rows[k]].doc_id != unit.doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
+        if any(units[k].doc_id != units[j].doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
                for k in chosen):
             continue
         chosen.append(j)
         used += size
-    picked = {rows[j] for j in chosen}
-    return [Passage(chunk=with_context(index, rows[j], picked) if context else index.sentences[rows[j]],
-                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+    return chosen, scores
 
 
 def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int],
@@ -80,13 +81,14 @@ def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: lis
     return open_[int(np.argmax(scores[open_] - redundancy * similar))]
 
 
-def with_context(index: Index, row: int, picked: set[int]) -> Chunk:
-    """The sentence together with the one before it in its paragraph (the context it was
-    embedded with: "Er sagte: …" needs the sentence that names him), unless that one is
-    evidence of its own. Keeps the sentence's id, so the citation names the sentence."""
-    unit = index.sentences[row]
-    prev = index.sentences[row - 1] if row > 0 and row - 1 not in picked else None
-    doc = index.docs.get(unit.doc_id)
+def with_context(units: list[Chunk], j: int, picked: set[int], doc: Document | None) -> Chunk:
+    """The sentence `units[j]` together with the one before it in its paragraph (the context it
+    was embedded with: "Er sagte: …" needs the sentence that names him), unless that one is
+    evidence of its own (its position is in `picked`). `units` holds each article's sentences
+    in order, as Store.sentences_of gives them; `doc` is the sentence's article. Keeps the
+    sentence's id, so the citation names the sentence."""
+    unit = units[j]
+    prev = units[j - 1] if j > 0 and j - 1 not in picked else None
     if prev is None or prev.doc_id != unit.doc_id or doc is None or doc.text[prev.end:unit.start].count("\n") > 0:
         return unit
     return replace(unit, start=prev.start, text=doc.text[prev.start:unit.end], sentences=prev.sentences + unit.sentences)

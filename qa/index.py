@@ -41,7 +41,7 @@ from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_docu
 from .embed import Embedder
 from .lexical import LexicalIndex
 from .store import base_manifest, manifest_staleness
-from .types import Chunk, Document
+from .types import Chunk, Document, DocumentInfo
 
 FORMAT = 2  # 2: sentence evidence units
 DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "sentences.jsonl",
@@ -184,6 +184,22 @@ class Index:
         if unit_id in self.by_id:
             return self.vectors[self.by_id[unit_id]]
         return self.sentence_vectors[self.sentence_by_id[unit_id]]
+
+    def unit_vectors(self, unit_ids: list[str]) -> np.ndarray:
+        if not unit_ids:
+            return np.zeros((0, self.vectors.shape[1]), np.float32)
+        return np.stack([self.unit_vector(i) for i in unit_ids])
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.docs.get(doc_id)
+
+    def documents(self) -> list[DocumentInfo]:
+        return [DocumentInfo(d.id, d.title, d.date, d.lang, len(self._doc_chunks.get(d.id, [])))
+                for d in sorted(self.docs.values(), key=lambda d: d.id)]
+
+    def sentences_of(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        rows = [i for doc_id in dict.fromkeys(doc_ids) for i in self.doc_sentences.get(doc_id, [])]
+        return [self.sentences[i] for i in rows], self.sentence_vectors[rows]
 
     # -- building -----------------------------------------------------------------------------
     @classmethod

@@ -20,7 +20,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION
 from .config import Config
-from .types import Chunk, Document
+from .types import Chunk, Document, DocumentInfo
 
 STORES = ("faiss", "postgres")
 
@@ -47,6 +47,22 @@ class Store(Protocol):
     def unit(self, unit_id: str) -> Chunk | None:
         """The chunk or sentence with this id, or None."""
 
+    def unit_vectors(self, unit_ids: list[str]) -> np.ndarray:
+        """The vectors of these chunks or sentences, in order; KeyError naming a missing id."""
+
+    def context(self, unit_id: str) -> Chunk | None:
+        """The chunk that holds a cited unit (a sentence is shown inside its passage; a chunk is
+        its own), the unit itself when no chunk holds it, or None when there is no such unit."""
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed article (title, date, passage count; no text), by id."""
+
+    def sentences_of(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The sentence units of these articles and their vectors: article by article in the
+        given order, each article's sentences in text order (the evidence candidates)."""
+
     def reading(self) -> AbstractContextManager:
         """A context in which a series of reads sees one state of the store."""
 
@@ -58,6 +74,10 @@ class WritableStore(Store, Protocol):
     def document_ids(self) -> set[str]: ...
 
     def document_sentences(self, doc_id: str) -> list[Chunk]: ...
+
+    def check_new(self, doc: Document) -> None:
+        """Raises DuplicateError (same bytes or text as an indexed article) or CorpusError (id
+        taken) before anything is written; add_document checks again as it adds."""
 
     def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                      sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:

@@ -29,7 +29,7 @@ from .corpus import CorpusError, DuplicateError
 from .index import HNSW_ABOVE, _text_key
 from .lexical import B, K1, doc_tokens, tokenize
 from .store import StoreError, manifest_staleness
-from .types import Chunk, Document
+from .types import Chunk, Document, DocumentInfo
 
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
 
@@ -245,6 +245,57 @@ class PostgresStore:
         cur.execute("UPDATE qa_meta SET n_chunks = n_chunks + %s, total_len = total_len + %s, "
                     "n_sentences = n_sentences + %s", (len(chunks), sum(lengths), len(sentences)))
 
+    # -- the assistant's reads and its upload check (qa.store.Store), one query each ------------
+    def unit_vectors(self, unit_ids: list[str]) -> np.ndarray:
+        if not unit_ids:
+            return np.zeros((0, self._dim or 0), np.float32)
+        rows = self._rows("SELECT id, embedding, 1 FROM qa_chunks WHERE id = ANY(%(i)s) UNION ALL "
+                          "SELECT id, embedding, 0 FROM qa_sentences WHERE id = ANY(%(i)s)",
+                          {"i": list(unit_ids)}, binary=True)
+        found = {i: v for i, v, _ in sorted(rows, key=lambda r: r[2])}  # a chunk id wins, as in Index.unit
+        return np.stack([np.asarray(found[i].to_numpy(), np.float32) for i in unit_ids])
+
+    def context(self, unit_id: str) -> Chunk | None:
+        rows = self._rows(_CONTEXT, {"i": unit_id})
+        return _chunk(rows[0][0]) if rows else None
+
+    def documents(self) -> list[DocumentInfo]:
+        rows = self._rows("SELECT d.id, d.data->>'title', d.data->>'date', d.data->>'lang', count(c.pos) "
+                          "FROM qa_docs d LEFT JOIN qa_chunks c ON c.doc_id = d.id "
+                          'GROUP BY d.id ORDER BY d.id COLLATE "C"')
+        return [DocumentInfo(i, t, d, lang, int(n)) for i, t, d, lang, n in rows]
+
+    def sentences_of(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
+        rows = self._rows("SELECT s.data, s.embedding FROM qa_sentences s "
+                          "JOIN unnest(%s::text[]) WITH ORDINALITY AS q(doc_id, n) USING (doc_id) ORDER BY q.n, s.pos",
+                          (list(dict.fromkeys(doc_ids)),), binary=True)
+        if not rows:
+            return [], np.zeros((0, self._dim or 0), np.float32)
+        return [_chunk(d) for d, _ in rows], np.stack([np.asarray(v.to_numpy(), np.float32) for _, v in rows])
+
+    def check_new(self, doc: Document) -> None:
+        rows = self._rows("SELECT id, sha256 = %(s)s OR text_key = %(t)s AS same FROM qa_docs "
+                          "WHERE sha256 = %(s)s OR text_key = %(t)s OR id = %(i)s ORDER BY same DESC LIMIT 1",
+                          {"s": doc.sha256, "t": _text_key(doc.text), "i": doc.id})
+        if rows and rows[0][1]:
+            raise DuplicateError(f"this article is already indexed as {rows[0][0]}")
+        if rows:
+            raise CorpusError(f"an article named {doc.id} is already indexed")
+
+
+# The chunk holding a unit: the chunk itself, else the first chunk of its article around the
+# sentence, else the sentence (as qa.index.Index.context).
+_CONTEXT = """
+SELECT data FROM (
+  SELECT 0 AS k, pos, data FROM qa_chunks WHERE id = %(i)s
+  UNION ALL
+  SELECT 1, c.pos, c.data FROM qa_sentences s JOIN qa_chunks c ON c.doc_id = s.doc_id
+    AND (c.data->>'start')::int <= (s.data->>'start')::int AND (s.data->>'end')::int <= (c.data->>'end')::int
+  WHERE s.id = %(i)s
+  UNION ALL
+  SELECT 2, pos, data FROM qa_sentences WHERE id = %(i)s) u
+ORDER BY k, pos LIMIT 1
+"""
 
 def _copy_chunks(cur, chunks: list[Chunk], vectors: np.ndarray, first: int) -> list[int]:
     """COPY the chunks and their postings; returns their token lengths."""

@@ -52,6 +52,17 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """An indexed article as lists of articles show it (no text): what Store.documents() gives."""
+
+    id: str
+    title: str
+    date: str | None
+    lang: str
+    chunks: int  # how many retrieval passages it has
+
+
+@dataclass(frozen=True)
 class Chunk:
     id: str  # "<doc_id>#<n>"
     doc_id: str

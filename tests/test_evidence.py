@@ -292,7 +292,8 @@ def test_context_adds_the_sentence_before_within_its_paragraph_and_keeps_the_id(
     unit = chosen[0].chunk
     assert unit.id == "d1#s1" and unit.text == "Erster Absatz über die Firma Alpha. Er wechselt zur Firma Beta."
     assert unit.text == d1.text[unit.start:unit.end] and len(unit.sentences) == 2
-    first_of_paragraph = evidence.with_context(index, 2, set())
+    units, _ = index.sentences_of(["d1"])
+    first_of_paragraph = evidence.with_context(units, 2, set(), d1)
     assert first_of_paragraph.id == "d1#s2" and first_of_paragraph.text.startswith("Zweiter Absatz")
 
 
