@@ -85,7 +85,8 @@ from qa.config import load_config
 from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
 from qa.generate import GenerationError
 from qa.lang import name as language_name
-from qa.types import Answer, SourcesFound
+from qa.store import Store, documents_of
+from qa.types import Answer, DocumentInfo, SourcesFound
 
 log = logging.getLogger("qa.ui")
 
@@ -163,8 +164,8 @@ class Loader:
     def counts(self) -> tuple[int, int]:
         if not self.ready:
             return 0, 0
-        index = self.assistant.index
-        return len(index.docs), len(index.chunks)
+        store = self.assistant.store
+        return len(store.document_ids()), store.count()
 
     def status_html(self) -> str:
         if self.state == "loading":
@@ -205,8 +206,9 @@ def notice_html(text: str, kind: str = "info") -> str:
     return f'<div class="qa-notice {kind}" dir="auto">{icon} {esc(text)}</div>'
 
 
-def answer_html(answer: Answer, turn: int, docs: dict) -> str:
-    """The chat message for a final answer: escaped text, [n] markers linked to #src-<turn>-<n>."""
+def answer_html(answer: Answer, turn: int, docs: list[DocumentInfo]) -> str:
+    """The chat message for a final answer: escaped text, [n] markers linked to #src-<turn>-<n>.
+    `docs`: the indexed articles (Store.documents()), listed when the answer abstains."""
     if answer.abstained:
         return abstention_html(answer, docs)
     cited = {c.n: c for c in answer.citations}
@@ -221,9 +223,9 @@ def answer_html(answer: Answer, turn: int, docs: dict) -> str:
     return f'<div class="qa-answer" dir="auto">{body}</div>'
 
 
-def abstention_html(answer: Answer, docs: dict) -> str:
+def abstention_html(answer: Answer, docs: list[DocumentInfo]) -> str:
     title, searched = _SEARCHED.get(answer.lang, _SEARCHED["en"])
-    all_docs = sorted(docs.values(), key=lambda d: d.id)
+    all_docs = sorted(docs, key=lambda d: d.id)
     items = "".join(f'<li><bdi>{esc(d.title)}</bdi> <span class="qa-muted">({esc(lang_name(d.lang))})</span></li>'
                     for d in all_docs[:SEARCHED_SHOWN])
     if len(all_docs) > SEARCHED_SHOWN:
@@ -254,23 +256,24 @@ def passage_html(chunk_text: str, chunk_start: int, start: int | None = None, en
     return f"{esc(chunk_text[:s])}<mark>{esc(chunk_text[s:e])}</mark>{esc(chunk_text[e:])}"
 
 
-def found_html(passages, index) -> str:
+def found_html(passages, store: Store) -> str:
     """The Sources panel while the answer is being written: the articles it draws on."""
-    titles = list(dict.fromkeys(index.docs[p.doc_id].title if p.doc_id in index.docs else p.doc_id
-                                for p in passages))
+    docs = documents_of(store, (p.doc_id for p in passages))
+    titles = list(dict.fromkeys(docs[p.doc_id].title if p.doc_id in docs else p.doc_id for p in passages))
     items = "".join(f'<li dir="auto">{esc(t)}</li>' for t in titles)
     return (f'<div class="qa-panel-empty">Found in {len(titles)} article{"s" if len(titles) != 1 else ""}; '
             f'writing the answer…</div><ul class="qa-found">{items}</ul>')
 
 
-def sources_html(answer: Answer, index, turn: int) -> str:
+def sources_html(answer: Answer, store: Store, turn: int) -> str:
     """The Sources panel block for one answer: cited passages (with the cited sentence marked),
     then the retrieved-but-uncited passages behind a toggle, timings and verification notes."""
     parts: list[str] = []
     cited_chunks = {c.chunk_id for c in answer.citations}
+    docs = documents_of(store, [c.doc_id for c in answer.citations] + [p.chunk.doc_id for p in answer.sources])
     for c in answer.citations:
-        doc = index.docs.get(c.doc_id)
-        chunk = index.context(c.chunk_id)
+        doc = docs.get(c.doc_id)
+        chunk = store.context(c.chunk_id)
         if chunk is not None:
             passage = passage_html(chunk.text, chunk.start, c.start, c.end)
         else:  # the chunk is no longer in the index: show the quote itself
@@ -288,7 +291,7 @@ def sources_html(answer: Answer, index, turn: int) -> str:
     if uncited:
         items = []
         for p in uncited:
-            doc = index.docs.get(p.chunk.doc_id)
+            doc = docs.get(p.chunk.doc_id)
             title = doc.title if doc else p.chunk.doc_id
             items.append(
                 f'<div class="qa-src qa-uncited">'
@@ -322,10 +325,11 @@ def panel_html(turns: list[dict]) -> str:
     return "".join(out)
 
 
-def articles_html(index) -> str:
-    if index is None:
+def articles_html(docs: list[DocumentInfo] | None) -> str:
+    """The list of indexed articles (Store.documents()); None while loading."""
+    if docs is None:
         return '<div class="qa-muted">The article list appears when loading is done.</div>'
-    docs = sorted(index.docs.values(), key=lambda d: d.id)
+    docs = sorted(docs, key=lambda d: d.id)
     items = "".join(
         f'<li><bdi>{esc(d.title)}</bdi> <span class="qa-muted">· {esc(lang_name(d.lang))}'
         f' · {esc(d.date or "no date")} · <code>{esc(d.id)}</code></span></li>' for d in docs)
@@ -375,14 +379,15 @@ class App:
         try:
             for item in self.assistant.stream(question, history):
                 if isinstance(item, SourcesFound):  # shown while the answer is written
-                    waiting = found_html(item.passages, self.assistant.index)
+                    waiting = found_html(item.passages, self.assistant.store)
                     yield display, "", waiting, session
                     continue
                 if isinstance(item, Answer):
                     turn = len(turns) + 1
-                    index = self.assistant.index
-                    display[-1] = {"role": "assistant", "content": answer_html(item, turn, index.docs)}
-                    turns.append({"question": question, "html": sources_html(item, index, turn)})
+                    store = self.assistant.store
+                    listed = store.documents() if item.abstained else []
+                    display[-1] = {"role": "assistant", "content": answer_html(item, turn, listed)}
+                    turns.append({"question": question, "html": sources_html(item, store, turn)})
                     history += [{"role": "user", "content": question},
                                 {"role": "assistant", "content": item.text}]
                     yield display, "", panel_html(turns), session
@@ -428,9 +433,8 @@ class App:
             traceback.print_exc(file=sys.stderr)
             return {"error": f"{name} could not be added ({type(err).__name__}); the details are in the "
                              "server log. Nothing was changed."}
-        index = self.assistant.index
-        doc = index.docs[doc_id]
-        chunks = sum(1 for c in index.chunks if c.doc_id == doc_id)
+        doc = next(d for d in self.assistant.store.documents() if d.id == doc_id)
+        chunks = doc.chunks
         return {"doc_id": doc_id, "title": doc.title, "lang": doc.lang, "date": doc.date, "chunks": chunks,
                 "message": f"Added “{doc.title}” ({lang_name(doc.lang)}, {chunks} passages) as {doc_id}. "
                            "You can ask about it now."}
@@ -444,7 +448,7 @@ class App:
         return box, None, self.loader.status_html(), self.articles()
 
     def articles(self) -> str:
-        return articles_html(self.assistant.index if self.loader.ready else None)
+        return articles_html(self.assistant.store.documents() if self.loader.ready else None)
 
     # status --------------------------------------------------------------------------------
     def poll(self) -> tuple:

@@ -2,7 +2,9 @@
 
 question → validate → retrieve (+ calibrated relevance check: abstain before generating when
 the corpus has nothing on the topic) → generate (streamed) → verify citations → Answer.
-Models and the index are loaded once per process and shared by every thread.
+Models and the store (qa.store: QA_STORE=faiss or postgres) are loaded once per process and
+shared by every thread; everything the assistant reads of the articles goes through the Store
+protocol, so both engines answer alike.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from .chunking import split_sentences
 from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request, translation_request
-from .index import Index, load_or_build
 from .lang import detect, foreign_words, preload
 from .retrieve import Retriever, fit_budget, rrf
+from .store import Store, WritableStore, documents_of, embed_article, load_or_build_store
 from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -80,8 +82,8 @@ class Assistant:
         self.cfg = config or load_config()
         self.log = log
         self._lock = threading.RLock()  # one index change at a time
-        self._loading = {name: threading.Lock() for name in ("embedder", "index", "generator")}
-        self._index: Index | None = None
+        self._loading = {name: threading.Lock() for name in ("embedder", "store", "generator")}
+        self._store: WritableStore | None = None
         self._embedder = None
         self._generator = None
         cal = calibration()
@@ -101,11 +103,12 @@ class Assistant:
             return self._embedder
 
     @property
-    def index(self) -> Index:
-        with self._loading["index"]:
-            if self._index is None:
-                self._index = load_or_build(self.cfg, self.embedder, log=self.log)
-            return self._index
+    def store(self) -> WritableStore:
+        """The store of the articles (Config.store), built from the corpus when empty or stale."""
+        with self._loading["store"]:
+            if self._store is None:
+                self._store = load_or_build_store(self.cfg, self.embedder, log=self.log)
+            return self._store
 
     @property
     def generator(self):
@@ -136,7 +139,7 @@ class Assistant:
                    for i, job in enumerate((prime, preload))]
         for thread in threads:
             thread.start()
-        run(lambda: self.index)
+        run(lambda: self.store)
         for thread in threads:
             thread.join()
         if errors:
@@ -150,26 +153,29 @@ class Assistant:
             raise CorpusError(f"{name}: only .txt and .md files can be added")
         text = decode(data, name)
         with self._lock:
-            index = self.index
+            store = self.store
+            taken = store.document_ids()
             doc_id = f"upload_{stem}"
             n = 2
-            while doc_id in index.docs:
+            while doc_id in taken:
                 doc_id, n = f"upload_{stem}_{n}", n + 1
             path = self.cfg.uploads_dir / f"{doc_id}{suffix}"
             doc = make_document(doc_id, text, str(path))
-            new_index = index.with_document(doc, self.embedder, self.cfg)  # raises on duplicates
+            store.check_new(doc)  # a duplicate is refused before any file is written
+            units = embed_article(doc, self.embedder, self.cfg)
+            # the file first: a crash after it leaves the store stale (rebuilt with the file on
+            # restart), never an indexed article without its file
             self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_bytes(text.encode("utf-8"))
             tmp.replace(path)
-            # the manifest records the file as written (UTF-8), so the index stays fresh on restart
-            new_index.manifest["docs"][doc_id] = hashlib.sha256(path.read_bytes()).hexdigest()
             try:
-                new_index.save(self.cfg.index_dir)
+                # the manifest records the file as written (UTF-8), so the index stays fresh on
+                # restart; the FAISS store saves a new generation, PostgreSQL adds in one transaction
+                store.add_document(doc, *units, hashlib.sha256(path.read_bytes()).hexdigest())
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise
-            self._index = new_index
         return doc_id
 
     # -- answering ----------------------------------------------------------------------------
@@ -179,7 +185,7 @@ class Assistant:
         match, and the query vectors (rows: the question; for a follow-up also the question
         together with the one before it)."""
         k = k or self.cfg.top_k
-        retriever = Retriever(self.index, self.embedder, self.cfg)
+        retriever = Retriever(self.store, self.embedder, self.cfg)
         previous = [t["content"] for t in (history or []) if t.get("role") == "user" and t.get("content")]
         qv = retriever.query_vector(question)
         relevance = retriever.relevance(qv)
@@ -200,16 +206,16 @@ class Assistant:
         """Retrieve, then choose what the generator is given: the best sentences of the
         retrieved articles (or whole passages when Config.evidence_sentences is 0)."""
         retrieved, relevance, query_vectors = self.retrieve(question, history)
-        index, cfg = self.index, self.cfg
+        store, cfg = self.store, self.cfg
         vectors = list(query_vectors)
         if cfg.evidence_sentences:
-            given = evidence.select(index, retrieved, vectors, cfg.context_budget, cfg.evidence_sentences,
+            given = evidence.select(store, retrieved, vectors, cfg.context_budget, cfg.evidence_sentences,
                                     cfg.duplicate_cosine, cfg.evidence_context, cfg.evidence_margin,
                                     cfg.evidence_redundancy)
             best = given[:1]  # the best sentence always goes in first
         else:
             given = fit_budget(retrieved, cfg.context_budget)
-            best = evidence.select(index, retrieved, vectors, 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
+            best = evidence.select(store, retrieved, vectors, 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
         return Evidence(retrieved, given, best[0] if best else None, relevance)
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[StreamEvent]:
@@ -219,7 +225,7 @@ class Assistant:
         history = clean_history(history)
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        _ = self.index, self.generator  # loaded once per process; not part of the stage times
+        _ = self.store, self.generator  # loaded once per process; not part of the stage times
         preload()  # the language detector's models, once per process
         if time.perf_counter() - t > 0.05:
             timings["load"] = time.perf_counter() - t
@@ -228,7 +234,7 @@ class Assistant:
         t = time.perf_counter()
         found = self.select_evidence(question, history)
         timings["retrieve"] = time.perf_counter() - t
-        index = self.index
+        index = self.store
         passages = found.given
 
         yield SourcesFound(list(passages) if found.relevance >= self.min_relevance else list(found.retrieved))
@@ -276,7 +282,7 @@ class Assistant:
                     held = None
 
     def _checked(self, question: str, lang: str, text: str, messages: list[dict],
-                 passages: list[Passage], index: Index, timings: dict[str, float]) -> Answer:
+                 passages: list[Passage], index: Store, timings: dict[str, float]) -> Answer:
         """The generated text in the question's language, verified against the passages."""
         if self.cfg.verify and self._wrong_language(text, lang, question):
             t = time.perf_counter()
@@ -314,17 +320,18 @@ class Assistant:
             return True
         return sum(ch.isalpha() for ch in plain) >= 20 and detect(plain) != lang
 
-    def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Index) -> Answer:
+    def _verify(self, question: str, lang: str, text: str, passages: list[Passage], index: Store) -> Answer:
         if cite.is_refusal(text):
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
                           ["the model found no answer in the passages"], abstain_reason=Reason.MODEL_REFUSED)
         claims = cite.parse(text, len(passages), lang)
-        vectors = np.stack([index.unit_vector(p.chunk.id) for p in passages])
+        vectors = index.unit_vectors([p.chunk.id for p in passages])
         verifier = cite.Verifier(self.embedder, self.support_threshold)
-        documents = [index.docs[p.doc_id].text if p.doc_id in index.docs else p.chunk.text for p in passages]
+        docs = documents_of(index, (p.doc_id for p in passages))
+        documents = [docs[p.doc_id].text if p.doc_id in docs else p.chunk.text for p in passages]
         verdicts = verifier.check(claims, passages, vectors, question, lang, documents) if self.cfg.verify else [
             cite.Verdict(claim=c, cite=c.cited, support=0.0) for c in claims]
-        final, citations, notes = cite.assemble(verdicts, passages, index.docs, question, lang, self.cfg.verify)
+        final, citations, notes = cite.assemble(verdicts, passages, docs, question, lang, self.cfg.verify)
         removed = [r for v in verdicts if (r := cite.removal(v, self.cfg.verify)) is not None]
         if not final or (self.cfg.verify and not citations):
             return Answer(question, cite.abstain_text(lang), [], passages, True, lang, {},
@@ -332,7 +339,7 @@ class Assistant:
                           Reason.NOTHING_SUPPORTED)
         return Answer(question, final, citations, passages, False, lang, {}, notes, removed)
 
-    def _from_evidence(self, question: str, lang: str, best: Passage, index: Index,
+    def _from_evidence(self, question: str, lang: str, best: Passage, index: Store,
                        abstained: Answer) -> Answer:
         """Answer with the best evidence sentence when the model's answer failed its checks or it
         refused although that sentence is close to the question: the sentence in the asker's

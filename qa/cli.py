@@ -37,6 +37,7 @@ def _ask(args) -> int:
 
 
 def _answer(assistant, args) -> int:
+    from .store import documents_of
     from .types import SourcesFound, TextDelta
 
     if args.json:
@@ -46,8 +47,7 @@ def _answer(assistant, args) -> int:
     print("searching…", end="", flush=True, file=sys.stderr)
     for item in assistant.stream(args.question):
         if isinstance(item, SourcesFound):
-            titles = dict.fromkeys(assistant.index.docs[p.doc_id].title for p in item.passages
-                                   if p.doc_id in assistant.index.docs)
+            titles = [d.title for d in documents_of(assistant.store, (p.doc_id for p in item.passages)).values()]
             print(f" found in: {'; '.join(titles) or '(nothing)'}", file=sys.stderr, flush=True)
         elif isinstance(item, TextDelta):
             print(item.text, end="", flush=True, file=sys.stderr)

@@ -494,17 +494,24 @@ def select(items: list[dict], split: str, limit: int | None = None) -> list[dict
 # Running the assistant
 # ---------------------------------------------------------------------------------------------
 
+def cited_texts(store, answer: dict | None) -> dict[str, str]:
+    """unit id → text of every unit an answer (Answer.to_dict()) cites, read from the store."""
+    with store.reading():
+        units = {c["chunk_id"]: store.unit(c["chunk_id"]) for c in (answer or {}).get("citations") or []}
+    return {i: u.text for i, u in units.items() if u is not None}
+
+
 def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict], dict]:
     """Answer every item with one Assistant of configuration `name`; the scored items and a
     description of the run (config, index)."""
     from .assistant import Assistant, clean_question
     from .cite import abstain_text
+    from .store import documents_of
 
     cfg = load_config(name)
     assistant = Assistant(cfg)
-    index = assistant.index
-    doc_texts = {d.id: d.text for d in index.docs.values()}
-    chunk_texts = {c.id: c.text for c in index.chunks}
+    store = assistant.store
+    doc_texts = {d: doc.text for d, doc in documents_of(store, store.document_ids()).items()}
     unknown = sorted({d for it in items for d in it.get("gold_docs") or [] if d not in doc_texts})
     if unknown:
         say(f"warning: gold documents not in the index ({cfg.seeds_dir}): {', '.join(unknown)}")
@@ -526,6 +533,7 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
             ranked = distinct_docs(p.doc_id for p in passages)
         except Exception as err:  # one broken item must not end the run; it is reported
             error = f"{err.__class__.__name__}: {err}"
+        chunk_texts = cited_texts(store, answer)
         result = score_item(item, answer, ranked, doc_texts, chunk_texts, abstain_text(item["lang"]), error)
         if prev and prev not in answered:
             result["notes"].append(f"asked without history: {prev} is not part of this run")
@@ -534,7 +542,7 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
         status = "ok" if not result["failures"] else "; ".join(result["failures"])
         say(f"[{name}] {i}/{len(items)} {item['id']} {time.perf_counter() - started:.1f} s  {status}")
     run_info = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-                "index": {k: index.manifest.get(k) for k in ("created", "embed_model", "chunks")},
+                "index": {k: store.manifest.get(k) for k in ("created", "embed_model", "chunks")},
                 "min_relevance": assistant.min_relevance, "support_threshold": assistant.support_threshold}
     return results, run_info
 

@@ -143,8 +143,15 @@ def open_store(cfg: Config) -> WritableStore:
     raise StoreError(f"unknown store {cfg.store!r} (QA_STORE); choose one of: {', '.join(STORES)}")
 
 
-def add_article(store: WritableStore, doc: Document, embedder, cfg: Config, file_hash: str | None = None) -> None:
-    """Chunk, embed and add one article (all or nothing)."""
+def documents_of(store: Store, doc_ids) -> dict[str, Document]:
+    """The indexed articles among `doc_ids` (e.g. of some passages), read in one state."""
+    with store.reading():
+        return {d: doc for d in dict.fromkeys(doc_ids) if (doc := store.document(d)) is not None}
+
+
+def embed_article(doc: Document, embedder, cfg: Config) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
+    """One article's chunks and sentence units with their vectors (what add_document takes);
+    a one-sentence chunk and its sentence unit embed the same text: embedded once."""
     from .chunking import chunk_document, sentence_units
     from .index import _embed_cached
 
@@ -153,7 +160,12 @@ def add_article(store: WritableStore, doc: Document, embedder, cfg: Config, file
     cache: dict = {}
     vectors, _ = _embed_cached(chunks, {doc.id: doc}, embedder, cache)
     sentence_vectors, _ = _embed_cached(sentences, {doc.id: doc}, embedder, cache)
-    store.add_document(doc, chunks, vectors, sentences, sentence_vectors, file_hash)
+    return chunks, vectors, sentences, sentence_vectors
+
+
+def add_article(store: WritableStore, doc: Document, embedder, cfg: Config, file_hash: str | None = None) -> None:
+    """Chunk, embed and add one article (all or nothing)."""
+    store.add_document(doc, *embed_article(doc, embedder, cfg), file_hash)
 
 
 def load_or_build_store(cfg: Config, embedder, rebuild: bool = False, log=None) -> WritableStore:

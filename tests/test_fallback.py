@@ -46,10 +46,11 @@ def refused(question: str, lang: str) -> Answer:
 
 
 def best_sentence(assistant: Assistant, needle: str):
-    index = assistant.index
+    store = assistant.store
     from qa.types import Passage
 
-    unit = next(s for s in index.sentences if needle in s.text)
+    units, _ = store.sentences_of([d.id for d in store.documents()])
+    unit = next(s for s in units if needle in s.text)
     return Passage(chunk=unit, score=0.9, dense=0.9)
 
 
@@ -57,7 +58,7 @@ def test_a_sentence_in_the_askers_language_is_quoted_and_cited(assistant):
     assistant._generator = ScriptedGenerator()  # must not be called
     best = best_sentence(assistant, "310 million")
     question = "How much did the tram line cost?"
-    answer = assistant._from_evidence(question, "en", best, assistant.index, refused(question, "en"))
+    answer = assistant._from_evidence(question, "en", best, assistant.store, refused(question, "en"))
     assert not answer.abstained and answer.from_evidence
     assert "310 million euros" in answer.text and answer.text.endswith("[1].")
     assert [c.chunk_id for c in answer.citations] == [best.chunk.id]
@@ -77,7 +78,7 @@ def test_another_language_is_translated_then_checked(assistant):
     # the scripted "translation" keeps the sentence's words: the fake embedder compares trigrams
     assistant._generator = ScriptedGenerator(best.chunk.text)
     question = "How much did the tram line cost?"
-    answer = assistant._from_evidence(question, "en", best, assistant.index, refused(question, "en"))
+    answer = assistant._from_evidence(question, "en", best, assistant.store, refused(question, "en"))
     [request] = assistant._generator.requests
     assert request[-1]["content"].startswith("Translate into English:") and "310 million" in request[-1]["content"]
     assert not answer.abstained and "310 million" in answer.text
@@ -88,5 +89,5 @@ def test_a_translation_that_changes_a_number_is_not_an_answer(assistant):
     best = as_german(best_sentence(assistant, "310 million"))
     assistant._generator = ScriptedGenerator(best.chunk.text.replace("310 million", "370 million"))
     before = refused("How much did the tram line cost?", "en")
-    answer = assistant._from_evidence(before.question, "en", best, assistant.index, before)
+    answer = assistant._from_evidence(before.question, "en", best, assistant.store, before)
     assert answer is before and answer.abstained  # the checks caught it: still "the articles don't say"

@@ -308,7 +308,7 @@ REAL_WRITER = textwrap.dedent("""
     from qa.index import load_or_build
     root = Path({root!r})
     assistant = Assistant(tmp_config(root), log=lambda m: None)
-    assistant.embedder, assistant.index  # load the model and the index first
+    assistant.embedder, assistant.store  # load the model and the index first
     print("ready", flush=True)
     if {mode!r} == "build":  # a new seed article: rebuild, embedding its chunks
         (root / "seeds" / "zz_new.txt").write_text({article!r}, encoding="utf-8")

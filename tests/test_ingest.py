@@ -51,13 +51,13 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
     assert [p.name for p in article_files(folder)] == ["a-copy.txt", "a.txt", "b.md", "empty.txt", "c.txt"]
 
     assistant = assistant_for(root)
-    before = len(assistant.index.docs)
+    before = len(assistant.store.document_ids())
     report = ingest(assistant, folder, progress=False)
     assert sorted(name for name, _ in report.added) == sorted(["a-copy.txt", "b.md", "sub/c.txt"])
     assert [name for name, _ in report.duplicates] == ["a.txt"]
     assert "already indexed" in report.duplicates[0][1]
     assert [name for name, _ in report.errors] == ["empty.txt"] and "empty" in report.errors[0][1]
-    assert len(assistant.index.docs) == before + 3
+    assert len(assistant.store.document_ids()) == before + 3
     assert "added 3, already indexed 1, failed 1" in report.summary()
 
     again = ingest(assistant_for(root), folder, progress=False)  # a fresh process: resumes
@@ -71,7 +71,7 @@ def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
     n = 24
     for i in range(n):
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
-    assistant_for(root).index  # the seed index exists before the run
+    assistant_for(root).store  # the seed index exists before the run
     script = textwrap.dedent(f"""
         import sys
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]

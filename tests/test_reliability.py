@@ -82,7 +82,7 @@ def test_invalid_question_fails_before_any_model_loads(bad, corpus_root):
         next(iter(assistant.stream(bad)))
     with pytest.raises(ValueError):
         assistant.answer(bad)
-    assert assistant._embedder is None and assistant._index is None and assistant._generator is None
+    assert assistant._embedder is None and assistant._store is None and assistant._generator is None
     loaded = qa.assistant._default
     with pytest.raises(ValueError):
         qa.answer(bad)
@@ -156,7 +156,7 @@ def upload_root(tmp_path_factory, built_root) -> Path:
 @pytest.fixture(scope="module")
 def upload_assistant(upload_root) -> Assistant:
     assistant = Assistant(tmp_config(upload_root), log=lambda m: None)
-    assert len(assistant.index.docs) == 5
+    assert len(assistant.store.document_ids()) == 5
     return assistant
 
 
@@ -183,11 +183,11 @@ BAD_UPLOADS = [
 def test_bad_upload_is_refused_and_changes_nothing(upload_assistant, upload_root, name, data, message):
     assistant = upload_assistant
     index_before, uploads_before = tree(upload_root / "index"), tree(upload_root / "uploads")
-    live = assistant.index
+    live = assistant.store.index  # the FAISS store's snapshot
     with pytest.raises(CorpusError) as err:
         assistant.add_document(name, data)
     assert message in str(err.value)
-    assert assistant.index is live and len(live.docs) == 5
+    assert assistant.store.index is live and len(assistant.store.document_ids()) == 5
     assert tree(upload_root / "index") == index_before
     assert tree(upload_root / "uploads") == uploads_before
 
@@ -201,11 +201,11 @@ def test_bad_upload_is_refused_and_changes_nothing(upload_assistant, upload_root
 def test_upload_is_decoded_indexed_persisted_and_not_added_twice(real_root, name, text, encoding, lang):
     cfg = tmp_config(real_root)
     assistant = Assistant(cfg, log=lambda m: None)
-    before = assistant.index
+    before = assistant.store.document_ids()
     doc_id = assistant.add_document(name, text.encode(encoding))
-    doc = assistant.index.docs[doc_id]
+    doc = assistant.store.document(doc_id)
     assert doc.text == text and doc.lang == lang
-    assert len(assistant.index.docs) == len(before.docs) + 1
+    assert assistant.store.document_ids() == before | {doc_id}
     assert [p.name for p in real_root.rglob("*" + Path(name).suffix) if p.parent.name != "seeds"] \
         == [f"{doc_id}{Path(name).suffix}"]
     assert (cfg.uploads_dir / f"{doc_id}{Path(name).suffix}").read_text(encoding="utf-8") == text
@@ -219,7 +219,7 @@ def test_upload_is_decoded_indexed_persisted_and_not_added_twice(real_root, name
     # a restart loads the index with the upload, without rebuilding it
     messages: list[str] = []
     restarted = Assistant(cfg, log=messages.append)
-    assert doc_id in restarted.index.docs and messages == []
+    assert doc_id in restarted.store.document_ids() and messages == []
 
 
 # -- prompt injection (real models) -------------------------------------------------------------------
@@ -246,12 +246,12 @@ def injected(tmp_path_factory, built_root):
     return assistant, doc_id
 
 
-def assert_citations_verified(answer, index) -> None:
+def assert_citations_verified(answer, store) -> None:
     """Every citation points at a passage the model was given and quotes its article exactly."""
     given = {p.chunk.id for p in answer.sources}
     for c in answer.citations:
         assert c.chunk_id in given, f"[{c.n}] cites {c.chunk_id}, not among the passages given"
-        assert index.docs[c.doc_id].text[c.start:c.end] == c.quote
+        assert store.document(c.doc_id).text[c.start:c.end] == c.quote
         assert f"[{c.n}]" in answer.text
 
 
@@ -267,7 +267,7 @@ def test_injected_instructions_do_not_leak_into_unrelated_answers(injected):
     assert no_bankrupt(answer.text), answer.text
     assert not answer.abstained, answer.to_dict()
     assert {c.doc_id for c in answer.citations} & SEED_IDS, answer.to_dict()
-    assert_citations_verified(answer, assistant.index)
+    assert_citations_verified(answer, assistant.store)
 
 
 @pytest.mark.e2e
@@ -278,7 +278,7 @@ def test_injected_article_facts_are_answered_without_obeying_it(injected):
     assert not answer.abstained, answer.to_dict()
     assert "14" in answer.text and no_bankrupt(answer.text), answer.text
     assert doc_id in {c.doc_id for c in answer.citations}
-    assert_citations_verified(answer, assistant.index)
+    assert_citations_verified(answer, assistant.store)
 
 
 # -- odd but valid questions end to end ------------------------------------------------------------------
@@ -289,11 +289,11 @@ def test_mixed_script_and_control_char_questions_are_answered(real_root):
     answer = assistant.answer(asked)
     assert answer.question == "Why did John Schulman leave OpenAI?"
     assert not answer.abstained and answer.citations, answer.to_dict()
-    assert_citations_verified(answer, assistant.index)
+    assert_citations_verified(answer, assistant.store)
     mixed = assistant.answer("Wer ist Mira Murati, 她离开 OpenAI 后做什么？")
     assert mixed.question == "Wer ist Mira Murati, 她离开 OpenAI 后做什么？"
     assert mixed.text.strip() and mixed.lang in ("de", "zh")
-    assert_citations_verified(mixed, assistant.index)
+    assert_citations_verified(mixed, assistant.store)
 
 
 # -- concurrency ----------------------------------------------------------------------------------------
@@ -340,4 +340,4 @@ def test_answer_is_safe_from_several_threads(real_root, monkeypatch):
         if "answered from the best evidence sentence" in answer.notes and alone.best.chunk.id not in expected:
             expected.append(alone.best.chunk.id)
         assert [p.chunk.id for p in answer.sources] == expected, q
-        assert_citations_verified(answer, assistant.index)
+        assert_citations_verified(answer, assistant.store)

@@ -73,9 +73,9 @@ def test_hostile_article_is_rendered_as_text():
                     [citation], [passage] + others, False, "en",
                     {"total": 1.0, "retrieve": 0.1, "generate": 0.8, "verify": 0.1},
                     ["removed “<script>bad()</script>”: no citation"])
-    rendered = ui.sources_html(answer, index, turn=1) + ui.answer_html(answer, 1, index.docs) + \
+    rendered = ui.sources_html(answer, index, turn=1) + ui.answer_html(answer, 1, index.documents()) + \
         ui.panel_html([{"question": answer.question, "html": ui.sources_html(answer, index, 1)}]) + \
-        ui.articles_html(index)
+        ui.articles_html(index.documents())
     assert "<script" not in rendered.lower()
     assert "<img" not in rendered.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
@@ -96,7 +96,7 @@ def test_sources_highlight_the_cited_sentence_and_hide_uncited_passages():
     assert "2024-05-01" in html and "English" in html
     if others:  # retrieved but not cited: behind a toggle
         assert "<details" in html and "not cited" in html
-    link = ui.answer_html(answer, 3, index.docs)
+    link = ui.answer_html(answer, 3, index.documents())
     assert '<a class="qa-cite" href="#src-3-1"' in link and 'dir="auto"' in link
 
 
@@ -110,7 +110,7 @@ def test_abstention_is_a_notice_listing_the_articles_searched():
     index = tiny_index({"upload_hostile": HOSTILE, "other": "Ein ganz anderer Artikel über Wetter\n\nMorgen regnet es in Berlin den ganzen Tag."})
     answer = Answer("Wer gewann?", "Die Artikel enthalten keine Antwort auf diese Frage.", [],
                     [Passage(index.chunks[0], 0.1, 0.1)], True, "de")
-    html = ui.answer_html(answer, 1, index.docs)
+    html = ui.answer_html(answer, 1, index.documents())
     assert 'class="qa-abstain"' in html and "Keine Antwort in den Artikeln" in html
     assert "Durchsucht wurden 2 Artikel" in html
     assert "Ein ganz anderer Artikel über Wetter" in html
@@ -150,7 +150,7 @@ def test_bad_uploads_are_refused_and_change_nothing(tmp_path, name, data, expect
     path.write_bytes(data)
     result = ui.App(assistant, loader).add_upload(str(path))
     assert set(result) == {"error"} and expected in result["error"] and "Nothing was changed" in result["error"]
-    assert assistant._index is None
+    assert assistant._store is None
     assert not (tmp_path / "uploads").exists() or not any((tmp_path / "uploads").iterdir())
     assert not (tmp_path / "index").exists()
 
