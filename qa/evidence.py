@@ -23,6 +23,7 @@ import numpy as np
 
 from .chunking import weight
 from .index import Index
+from .lang import distance
 from .types import Chunk, Passage
 
 
@@ -36,12 +37,14 @@ def candidates(index: Index, passages: list[Passage]) -> list[int]:
 
 def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
            limit: int, duplicate_cosine: float, context: bool = False, margin: float | None = None,
-           redundancy: float = 0.0) -> list[Passage]:
+           redundancy: float = 0.0, lang: str | None = None) -> list[Passage]:
     """The evidence sentences for a question: best first, at most `limit`, within `budget`
     weighted characters (the best one always), no two saying the same thing. A sentence whose
     cosine is more than `margin` below the best one's is left out (None: no margin). With
     `redundancy` > 0 the next sentence is the one with the highest cosine minus `redundancy` ×
-    its cosine to the closest sentence already chosen (maximal marginal relevance)."""
+    its cosine to the closest sentence already chosen (maximal marginal relevance). Of two
+    translations of one sentence, the one closer to the reader's language `lang` is given (see
+    _choose)."""
     rows = candidates(index, passages)
     if not rows:
         return []
@@ -49,25 +52,43 @@ def select(index: Index, passages: list[Passage], query_vectors: list[np.ndarray
     scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
     floor = float(scores.max()) - margin if margin is not None else -np.inf
     open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
+    units = [index.sentences[r] for r in rows]
+    chosen = _choose(units, open_, scores, vectors, budget, limit, duplicate_cosine, redundancy, lang)
+    picked = {rows[j] for j in chosen}
+    return [Passage(chunk=with_context(index, rows[j], picked) if context else units[j],
+                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+
+
+def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: np.ndarray, budget: float,
+            limit: int, duplicate_cosine: float, redundancy: float, lang: str | None) -> list[int]:
+    """Positions of the chosen sentences, in the order chosen.
+
+    A translation in another article (cosine ≥ `duplicate_cosine`) is not given twice. When it
+    is closer to the reader's language than the one already chosen, it takes that one's place:
+    the 1.5B generator restates a sentence of the asker's language (or at least script) with its
+    names and key words intact, and garbles names it has to transliterate ("Sيباستيان" in an
+    English answer from an Arabic sentence while the German one was retrieved too). Within one
+    article neighbours are never translations, and they embed alike (each with the one before
+    it): both stay."""
     chosen: list[int] = []
     used = 0.0
     while open_ and len(chosen) < limit:
         j = _next(open_, scores, vectors, chosen, redundancy)
         open_.remove(j)
-        size = weight(index.sentences[rows[j]].text)
-        if chosen and (used + size > budget > 0):
+        size = weight(units[j].text)
+        twin = next((k for k in chosen if units[k].doc_id != units[j].doc_id
+                     and float(vectors[j] @ vectors[k]) >= duplicate_cosine), None)
+        if twin is not None:
+            swapped = used - weight(units[twin].text) + size
+            if lang and distance(units[j].lang, lang) < distance(units[twin].lang, lang) \
+                    and not (swapped > budget > 0 and len(chosen) > 1):
+                chosen[chosen.index(twin)], used = j, swapped
             continue
-        # a translation in another article: skipped. Within one article neighbours are never
-        # translations, and they embed alike (each with the one before it): both stay.
-        unit = index.sentences[rows[j]]
-        if any(index.sentences[rows[k]].doc_id != unit.doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
-               for k in chosen):
+        if chosen and (used + size > budget > 0):
             continue
         chosen.append(j)
         used += size
-    picked = {rows[j] for j in chosen}
-    return [Passage(chunk=with_context(index, rows[j], picked) if context else index.sentences[rows[j]],
-                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+    return chosen
 
 
 def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int],
