@@ -27,6 +27,7 @@ from .corpus import SUFFIXES, CorpusError, decode, make_document
 from .embed import make_embedder
 from .generate import build_messages, make_generator, rewrite_request, translation_request
 from .lang import detect, foreign_words, preload
+from .question import split_question
 from .retrieve import Retriever, fit_budget, rrf
 from .store import Store, WritableStore, documents_of, embed_article, load_or_build_store
 from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
@@ -202,25 +203,30 @@ class Assistant:
             vectors.append(cv)
         return passages, relevance, np.stack(vectors)
 
-    def select_evidence(self, question: str, history: list[dict] | None = None) -> Evidence:
+    def select_evidence(self, question: str, history: list[dict] | None = None,
+                        lang: str | None = None) -> Evidence:
         """Retrieve, then choose what the generator is given: the best sentences of the
-        retrieved articles (or whole passages when Config.evidence_sentences is 0)."""
+        retrieved articles (or whole passages when Config.evidence_sentences is 0), for a
+        reader of `lang` (default: the question's language)."""
+        lang = lang or detect(question)
         retrieved, relevance, query_vectors = self.retrieve(question, history)
         store, cfg = self.store, self.cfg
         vectors = list(query_vectors)
         if cfg.evidence_sentences:
             given = evidence.select(store, retrieved, vectors, cfg.context_budget, cfg.evidence_sentences,
                                     cfg.duplicate_cosine, cfg.evidence_context, cfg.evidence_margin,
-                                    cfg.evidence_redundancy)
+                                    cfg.evidence_redundancy, lang)
             best = given[:1]  # the best sentence always goes in first
         else:
             given = fit_budget(retrieved, cfg.context_budget)
-            best = evidence.select(store, retrieved, vectors, 0, 1, cfg.duplicate_cosine, cfg.evidence_context)
+            best = evidence.select(store, retrieved, vectors, 0, 1, cfg.duplicate_cosine, cfg.evidence_context,
+                                   lang=lang)
         return Evidence(retrieved, given, best[0] if best else None, relevance)
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[StreamEvent]:
         """Yield the sources as soon as they are found (SourcesFound), the answer text as it is
-        generated (TextDelta), then the verified Answer (always last)."""
+        generated (TextDelta), then the verified Answer (always last). A question that asks two
+        things (qa.question) is answered part by part and the answers joined."""
         question = clean_question(question)
         history = clean_history(history)
         timings: dict[str, float] = {}
@@ -231,37 +237,54 @@ class Assistant:
             timings["load"] = time.perf_counter() - t
         started = time.perf_counter()
         lang = detect(question)
+        parts = split_question(question, lang) if self.cfg.split_questions else [question]
         t = time.perf_counter()
-        found = self.select_evidence(question, history)
+        # a later part ("… and how much did they pay for it?") is searched together with the whole question
+        founds = [self.select_evidence(part, history if i == 0 else history + [{"role": "user", "content": question}], lang)
+                  for i, part in enumerate(parts)]
         timings["retrieve"] = time.perf_counter() - t
-        index = self.store
+        shown = {p.chunk.id: p for f in founds
+                 for p in (f.given if f.relevance >= self.min_relevance else f.retrieved)}
+        yield SourcesFound(list(shown.values()))
+        answers: list[Answer] = []
+        turns = list(history)
+        for part, found in zip(parts, founds):
+            if answers:
+                yield TextDelta("" if lang in ("zh", "ja") else " ")
+            answer = yield from self._answer(part, lang, found, turns, timings, started)
+            answers.append(answer)
+            turns += [{"role": "user", "content": part}, {"role": "assistant", "content": answer.text}]
+        answer = answers[0] if len(answers) == 1 else cite.join_answers(question, lang, parts, answers)
+        timings["total"] = time.perf_counter() - started
+        answer.timings = timings
+        yield answer
+
+    def _answer(self, question: str, lang: str, found: Evidence, history: list[dict],
+                timings: dict[str, float], started: float) -> Iterator[TextDelta]:
+        """Answer one question from its evidence: stream the text, check it, fall back on the
+        best evidence sentence; returns the Answer (stage times are added to `timings`)."""
         passages = found.given
-
-        yield SourcesFound(list(passages) if found.relevance >= self.min_relevance else list(found.retrieved))
         if found.relevance < self.min_relevance or not found.retrieved:
-            timings["total"] = time.perf_counter() - started
-            yield Answer(question, cite.abstain_text(lang), [], found.retrieved, True, lang, timings,
-                         [f"nothing in the articles is close to the question (best match {found.relevance:.2f})"],
-                         abstain_reason=Reason.NOT_RELEVANT)
-            return
-
+            return Answer(question, cite.abstain_text(lang), [], found.retrieved, True, lang, {},
+                          [f"nothing in the articles is close to the question (best match {found.relevance:.2f})"],
+                          abstain_reason=Reason.NOT_RELEVANT)
+        index = self.store
         t = time.perf_counter()
         raw: list[str] = []
         messages = build_messages(question, passages, lang, history)
         yield from self._stream_text(messages, raw, timings, started)
-        text = "".join(raw)
-        answer = self._checked(question, lang, text, messages, passages, index, timings)
-        timings["generate"] = time.perf_counter() - t - timings["verify"]
+        spent = dict(timings)
+        answer = self._checked(question, lang, "".join(raw), messages, passages, index, timings)
+        verify = timings.get("verify", 0.0) - spent.get("verify", 0.0)
+        timings["generate"] = timings.get("generate", 0.0) + time.perf_counter() - t - verify
         best = found.best
         if answer.abstained and self.cfg.verify and best is not None and best.score >= self.fallback_cosine:
             t = time.perf_counter()
             answer = self._from_evidence(question, lang, best, index, answer)
             # the sentence it was written from is shown with the rest of what was given
             answer.sources = passages + ([best] if best.chunk.id not in {p.chunk.id for p in passages} else [])
-            timings["fallback"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        answer.timings = timings
-        yield answer
+            timings["fallback"] = timings.get("fallback", 0.0) + time.perf_counter() - t
+        return answer
 
     def _stream_text(self, messages: list[dict], raw: list[str], timings: dict[str, float],
                      started: float) -> Iterator[TextDelta]:

@@ -17,7 +17,7 @@ answer abstains. Markers are renumbered 1..m in order of first use.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from . import numbers
 from .chunking import split_sentences
 from .lang import foreign_words, sounds_alike
 from .lexical import tokenize
-from .types import Citation, Document, Passage, Reason, Removal
+from .types import Answer, Citation, Document, Passage, Reason, Removal
 
 # Cosine between an answer sentence (query embedding) and a passage (document embedding) above
 # which the passage is taken to support the sentence. Calibrated on the dev split
@@ -60,6 +60,15 @@ ABSTAIN_TEXT = {
     "ar": "لا تتضمن المقالات إجابة عن هذا السؤال.",
     "fr": "Les articles ne contiennent pas de réponse à cette question.",
     "es": "Los artículos no contienen una respuesta a esta pregunta.",
+}
+
+
+# said of one part of a two-part question that the articles do not answer
+NOT_ANSWERED = {
+    "en": "The articles do not answer: “{}”",
+    "de": "Darauf geben die Artikel keine Antwort: „{}“",
+    "zh": "文章没有回答：“{}”",
+    "ar": "لا تجيب المقالات عن: «{}»",
 }
 
 
@@ -205,6 +214,42 @@ def _in_run(sentence: str, matches: list, i: int) -> bool:
     return bool(left or right)
 
 
+# Problems that sit in one word of a sentence: the rest of it may still be a right answer
+# ("他是 Alexandr Wang，他38岁" for an age of 28: the name clause is right).
+_LOCAL_PROBLEMS = frozenset({Reason.NUMBER_NOT_IN_SOURCES, Reason.NUMBER_WITHOUT_ITS_NAME,
+                             Reason.NAME_NOT_IN_SOURCES, Reason.FOREIGN_WORDS})
+# A clause ends at a comma or semicolon followed by a space (a decimal comma has none) or at a
+# full-width/Arabic one; a conjunction opening the next clause is dropped with the break.
+_CLAUSE_BREAK = re.compile(r"(?:[,;]\s+|[，；、]|[،؛]\s*)(?:(?:and|but|und|aber|sowie|而且|并且|而|但|و)\s+)?",
+                           re.IGNORECASE)
+_END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
+
+
+def _statement(part: str) -> bool:
+    """Long enough to state something: three words, or four characters of Chinese."""
+    return len(tokenize(part)) >= 3 or len(_HAN.findall(part)) > 0 and len(re.sub(r"\W", "", part)) >= 4
+
+
+def clauses(sentence: str, lang: str) -> list[str]:
+    """The clauses of a sentence, each ending like the sentence does ("Wang is 28, and Meta
+    hired him." → "Wang is 28.", "Meta hired him."); one item when there is no break."""
+    end = _END.search(sentence)
+    stop = end.group() if end else ""
+    body = sentence[: end.start()] if end else sentence
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(body) if p and p.strip()]
+    # a list ("Schulman, Brooks and Leike left") is one statement, not clauses
+    if len(parts) <= 1 or not all(_statement(p) for p in parts):
+        return [sentence]
+    return [p + stop for p in parts]
+
+
+def _only_names(sentence: str, haystack: str) -> bool:
+    """A sentence that is nothing but a name of the passages or the question ("Alexandr Wang."
+    answering "是谁？"): right in any script."""
+    words = re.findall(r"\w+", sentence)
+    return 0 < len(words) <= 4 and all(w.lower() in haystack for w in words) and not any(w.isdigit() for w in words)
+
+
 @dataclass
 class Verdict:
     claim: Claim
@@ -231,7 +276,23 @@ class Verifier:
     def check(self, claims: list[Claim], passages: list[Passage], passage_vectors: np.ndarray,
               question: str, lang: str, documents: list[str] | None = None) -> list[Verdict]:
         """Verdicts for each claim. `documents` holds the full article text of each passage: a
-        name the claim pairs with a number must stand in the same article as that number."""
+        name the claim pairs with a number must stand in the same article as that number. A
+        sentence that fails for one wrong word (a number, a name, a foreign word) is checked
+        again clause by clause, and its clauses that pass stay (see clauses)."""
+        verdicts = []
+        for v in self._check(claims, passages, passage_vectors, question, lang, documents):
+            parts = clauses(v.claim.text, lang) if v.reason in _LOCAL_PROBLEMS else []
+            if len(parts) > 1:
+                sub = self._check([Claim(text=t, cited=list(v.claim.cited)) for t in parts],
+                                  passages, passage_vectors, question, lang, documents)
+                if any(not s.problem for s in sub):
+                    verdicts += sub
+                    continue
+            verdicts.append(v)
+        return verdicts
+
+    def _check(self, claims: list[Claim], passages: list[Passage], passage_vectors: np.ndarray,
+               question: str, lang: str, documents: list[str] | None = None) -> list[Verdict]:
         if not claims:
             return []
         stated = [numbers.extract(p.chunk.text, lang=p.chunk.lang) for p in passages]
@@ -279,7 +340,8 @@ class Verifier:
                     problem, reason = f"name not in the passages: {', '.join(unknown)}", Reason.NAME_NOT_IN_SOURCES
             if not problem and not claimed and not (set(tokenize(claim.text)) - question_tokens):
                 problem, reason = "adds nothing to the question", Reason.ADDS_NOTHING
-            if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(written[ci]):
+            if not problem and lang in _SCRIPTS and not _SCRIPTS[lang].search(written[ci]) \
+                    and not _only_names(written[ci], haystack):
                 problem, reason = "sentence is not in the question's language", Reason.WRONG_SCRIPT
             if not problem and (foreign := foreign_words(written[ci], lang, question)):
                 problem, reason = f"words of another language: {', '.join(foreign[:5])}", Reason.FOREIGN_WORDS
@@ -318,7 +380,7 @@ class Verifier:
         as "66 billion" instead of 6.6 billion): rewrite it from the passage's value. Also write
         numbers that use another language's scale word in the answer's language."""
         every = [v for vs in stated for v in vs]
-        text = claim.text
+        text = _without_invented_years(claim.text, every + question_numbers, lang)
         named = [(m.start(), m.end()) for m in _NAMED_NUMBER.finditer(text)]
         for start, end, value in reversed(numbers.spans(text, lang)):
             if any(a <= start < b for a, b in named):
@@ -338,6 +400,29 @@ class Verifier:
                 rest = _CURRENCY_WORD[lang] + rest[currency.end():]
             text = text[:start] + numbers.render(value, lang) + rest
         return claim if text == claim.text else Claim(text=text, cited=claim.cited, repaired=True)
+
+
+# A year the model adds to a month the passages give without one ("in May 2021" for "5 月"):
+# the year goes, the month stays. Month names of the languages answered in; Chinese writes the
+# year before the month ("2021年5月").
+_MONTH_BEFORE = re.compile(
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januar|februar|märz|mai|juni|juli|oktober|dezember|يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|"
+    r"يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)[ ,]*$", re.IGNORECASE)
+_MONTH_AFTER_ZH = re.compile(r"^\s*年\s*(?=\d{1,2}\s*月)")
+
+
+def _without_invented_years(text: str, known: list[float], lang: str) -> str:
+    """The text without years that no passage states when they only date a month."""
+    for start, end, value in reversed(numbers.spans(text, lang)):
+        if not (1900 <= value <= 2100 and value == int(value)) or any(numbers.same(value, v) for v in known):
+            continue
+        before, after = text[:start], text[end:]
+        if _MONTH_BEFORE.search(before):
+            text = before.rstrip(" ,") + after
+        elif (zh := _MONTH_AFTER_ZH.match(after)):
+            text = before + after[zh.end():]
+    return text
 
 
 def _quote_span(passage: Passage, claim_text: str, question: str) -> tuple[int, int]:
@@ -402,3 +487,34 @@ def _attach(sentence: str, markers: str) -> str:
 
 def _is_cjk_end(text: str) -> bool:
     return bool(text) and "\u3000" <= text[-1] <= "\u9fff"
+
+
+def join_answers(question: str, lang: str, parts: list[str], answers: list[Answer]) -> Answer:
+    """One answer to a question asked in parts (qa.question): the parts' texts in order, their
+    citations renumbered by first use (one source cited by both parts keeps one number), and for
+    a part the articles do not answer, a sentence saying so. Abstains only when every part did."""
+    answered = [a for a in answers if not a.abstained]
+    notes = [n for a in answers for n in a.notes]
+    removed = [r for a in answers for r in a.removed]
+    sources = list({p.chunk.id: p for a in answers for p in a.sources}.values())
+    if not answered:
+        first = answers[0]
+        return Answer(question, first.text, [], sources, True, lang, {}, notes, removed, first.abstain_reason)
+    numbering: dict[tuple, int] = {}
+    citations: list[Citation] = []
+    texts = []
+    for part, a in zip(parts, answers):
+        if a.abstained:
+            texts.append(NOT_ANSWERED.get(lang, NOT_ANSWERED["en"]).format(part))
+            continue
+        local = {}
+        for c in a.citations:
+            key = (c.chunk_id, c.start, c.end)
+            if key not in numbering:
+                numbering[key] = len(numbering) + 1
+                citations.append(replace(c, n=numbering[key]))
+            local[c.n] = numbering[key]
+        texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{local.get(int(m.group(1)), m.group(1))}]", a.text))
+    joiner = "" if lang in ("zh", "ja") else " "
+    return Answer(question, joiner.join(texts), citations, sources, False, lang, {}, notes, removed,
+                  from_evidence=any(a.from_evidence for a in answered))

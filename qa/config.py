@@ -107,6 +107,9 @@ class Config:
     # abstention before generation: minimum cosine of the best dense hit
     min_relevance: float | None = None  # None = use qa/calibration.json (qa eval --split dev --calibrate)
 
+    # a question that asks two things is answered part by part (qa.question); QA_SPLIT_QUESTIONS=0: whole
+    split_questions: bool = field(default_factory=lambda: os.environ.get("QA_SPLIT_QUESTIONS", "1") != "0")
+
     # generation
     max_tokens: int = field(default_factory=lambda: int(os.environ.get("QA_MAX_TOKENS", "160")))
     temperature: float = 0.0
@@ -127,7 +130,8 @@ PRESETS: dict[str, dict] = {
     "dense-only": {"use_lexical": False},
     "no-verify": {"verify": False},
     # The plain pipeline MEASURED.md describes: top-5 whole chunks, no checks, no abstention.
-    "naive": {"verify": False, "top_k": 5, "min_relevance": -1.0, "context_budget": 0, "evidence_sentences": 0},
+    "naive": {"verify": False, "top_k": 5, "min_relevance": -1.0, "context_budget": 0, "evidence_sentences": 0,
+              "split_questions": False},
     # the answering path before evidence sentences: retrieved passages within the budget
     "passages": {"evidence_sentences": 0},
 }

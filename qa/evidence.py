@@ -22,53 +22,66 @@ from dataclasses import replace
 import numpy as np
 
 from .chunking import weight
+from .lang import distance
 from .store import Store
 from .types import Chunk, Document, Passage
 
 
 def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
            limit: int, duplicate_cosine: float, context: bool = False, margin: float | None = None,
-           redundancy: float = 0.0) -> list[Passage]:
+           redundancy: float = 0.0, lang: str | None = None) -> list[Passage]:
     """The evidence sentences for a question: best first, at most `limit`, within `budget`
     weighted characters (the best one always), no two saying the same thing. A sentence whose
     cosine is more than `margin` below the best one's is left out (None: no margin). With
     `redundancy` > 0 the next sentence is the one with the highest cosine minus `redundancy` ×
-    its cosine to the closest sentence already chosen (maximal marginal relevance).
-    The candidates are every sentence of the articles the passages come from (one store read)."""
-    with store.reading():  # the sentences and the articles they are shown with: one state
+    its cosine to the closest sentence already chosen (maximal marginal relevance). Of two
+    translations of one sentence, the one closer to the reader's language `lang` is given (see
+    _choose). The candidates are every sentence of the articles the passages come from, read
+    from the store with their vectors in one state (Store.sentences_of)."""
+    with store.reading():
         units, vectors = store.sentences_of(list(dict.fromkeys(p.doc_id for p in passages)))
         if not units:
             return []
-        chosen, scores = _choose(units, vectors, query_vectors, budget, limit, duplicate_cosine, margin, redundancy)
+        scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
+        floor = float(scores.max()) - margin if margin is not None else -np.inf
+        open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
+        chosen = _choose(units, open_, scores, vectors, budget, limit, duplicate_cosine, redundancy, lang)
         docs = {d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)} if context else {}
     picked = set(chosen)
     return [Passage(chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if context else units[j],
                     score=float(scores[j]), dense=float(scores[j])) for j in chosen]
 
 
-def _choose(units: list[Chunk], vectors: np.ndarray, query_vectors: list[np.ndarray], budget: float,
-            limit: int, duplicate_cosine: float, margin: float | None,
-            redundancy: float) -> tuple[list[int], np.ndarray]:
-    """Positions in `units` of the chosen sentences (best first), and every unit's score."""
-    scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
-    floor = float(scores.max()) - margin if margin is not None else -np.inf
-    open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
+def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: np.ndarray, budget: float,
+            limit: int, duplicate_cosine: float, redundancy: float, lang: str | None) -> list[int]:
+    """Positions of the chosen sentences, in the order chosen.
+
+    A translation in another article (cosine ≥ `duplicate_cosine`) is not given twice. When it
+    is closer to the reader's language than the one already chosen, it takes that one's place:
+    the 1.5B generator restates a sentence of the asker's language (or at least script) with its
+    names and key words intact, and garbles names it has to transliterate ("Sيباستيان" in an
+    English answer from an Arabic sentence while the German one was retrieved too). Within one
+    article neighbours are never translations, and they embed alike (each with the one before
+    it): both stay."""
     chosen: list[int] = []
     used = 0.0
     while open_ and len(chosen) < limit:
         j = _next(open_, scores, vectors, chosen, redundancy)
         open_.remove(j)
         size = weight(units[j].text)
-        if chosen and (used + size > budget > 0):
+        twin = next((k for k in chosen if units[k].doc_id != units[j].doc_id
+                     and float(vectors[j] @ vectors[k]) >= duplicate_cosine), None)
+        if twin is not None:
+            swapped = used - weight(units[twin].text) + size
+            if lang and distance(units[j].lang, lang) < distance(units[twin].lang, lang) \
+                    and not (swapped > budget > 0 and len(chosen) > 1):
+                chosen[chosen.index(twin)], used = j, swapped
             continue
-        # a translation in another article: skipped. Within one article neighbours are never
-        # translations, and they embed alike (each with the one before it): both stay.
-        if any(units[k].doc_id != units[j].doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
-               for k in chosen):
+        if chosen and (used + size > budget > 0):
             continue
         chosen.append(j)
         used += size
-    return chosen, scores
+    return chosen
 
 
 def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int],

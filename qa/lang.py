@@ -65,6 +65,23 @@ def _lingua():
     return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
 
 
+_SCRIPT_OF = {"zh": "han", "ja": "kana", "ko": "hangul", "ar": "arabic", "ru": "cyrillic"}
+
+
+def script_of(lang: str) -> str:
+    """The script a language is written in (Latin unless listed)."""
+    return _SCRIPT_OF.get(lang, "latin")
+
+
+def distance(source: str, reader: str) -> int:
+    """How far a text in language `source` is from a reader of `reader`: 0 the same language,
+    1 the same script (names are spelled alike: a German sentence for an English reader), 2
+    another script (names must be transliterated, which the 1.5B generator garbles)."""
+    if source == reader:
+        return 0
+    return 1 if script_of(source) == script_of(reader) else 2
+
+
 def preload() -> None:
     """Load the detector's language models now (they are loaded once per process)."""
     _lingua()

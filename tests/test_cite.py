@@ -221,7 +221,11 @@ def test_names_from_the_passages_or_the_question_pass():
 def test_invented_name_written_against_chinese_characters_is_flagged():
     # seen on dev: "…开发Phi-模型…击败了GPT-3.5。" passed the name check because there is no word
     # boundary between a Han character and a Latin letter
-    [v] = check([Claim("舒尔曼离开OpenAI，加入了Berkeley。", [3])], {"舒尔曼": E[2]}, lang="zh")
+    verdicts = check([Claim("舒尔曼离开OpenAI，加入了Berkeley。", [3])], {"舒尔曼": E[2]}, lang="zh")
+    # the clause with the invented name goes; the clause the passages state stays
+    assert [(v.claim.text, v.problem) for v in verdicts] == [
+        ("舒尔曼离开OpenAI。", ""), ("加入了Berkeley。", "name not in the passages: Berkeley")]
+    [v] = check([Claim("舒尔曼加入了Berkeley。", [3])], {"舒尔曼": E[2]}, lang="zh")
     assert v.problem == "name not in the passages: Berkeley"
     [v] = check([Claim("舒尔曼离开OpenAI，加入了Anthropic。", [3])], {"舒尔曼": E[2]}, lang="zh")
     assert v.problem == ""
@@ -473,3 +477,58 @@ def test_name_from_another_article_paired_with_a_number_is_flagged():
     # Schulman is in the passages, but not in the article that states 2.7 billion
     v = _check_with_articles(Claim("John Schulman expects revenue of 2.7 billion dollars.", [2]))
     assert "together with" in v.problem
+
+
+# -- Verifier: a sentence with one wrong word keeps its right clauses ----------------------------
+
+def test_a_clause_with_a_wrong_number_goes_and_the_right_clause_stays():
+    verdicts = check([Claim("Investors put 6.6 billion dollars into OpenAI, and ChatGPT revenue will reach "
+                            "30 billion dollars.", [1])], {"Investors": E[0], "ChatGPT": E[1]})
+    kept = [v.claim.text for v in verdicts if not v.problem]
+    gone = [v for v in verdicts if v.problem]
+    assert kept == ["Investors put 6.6 billion dollars into OpenAI."]
+    assert [v.claim.text for v in gone] == ["ChatGPT revenue will reach 30 billion dollars."]
+    assert gone[0].problem.startswith("number not in the passages")
+
+
+def test_a_sentence_without_a_right_clause_is_removed_whole():
+    [v] = check([Claim("ChatGPT revenue will reach 30 billion dollars, and OpenAI raised 90 billion dollars.", [2])],
+                {"ChatGPT": E[1], "OpenAI": E[0]})
+    assert v.problem.startswith("number not in the passages") and v.claim.text.startswith("ChatGPT revenue")
+
+
+def test_an_unsupported_sentence_is_not_split():
+    verdicts = check([Claim("Investors put money into OpenAI, and the weather was fine.", [1])],
+                     {"weather": E[3]})
+    assert len(verdicts) == 1 and verdicts[0].problem.startswith("not supported")
+
+
+@pytest.mark.parametrize("sentence,lang,expected", [
+    ("Anna is 28 years old, and the firm hired her in May.", "en",
+     ["Anna is 28 years old.", "the firm hired her in May."]),
+    ("他是公司的创始人，他今年38岁。", "zh", ["他是公司的创始人。", "他今年38岁。"]),
+    ("Die Firma bekam 14,3 Milliarden Dollar.", "de", ["Die Firma bekam 14,3 Milliarden Dollar."]),
+    ("Anna, Ben and Carl left the firm.", "en", ["Anna, Ben and Carl left the firm."]),  # a list
+    ("他去了谷歌、微软。", "zh", ["他去了谷歌、微软。"]),
+])
+def test_clauses(sentence, lang, expected):
+    from qa.cite import clauses
+
+    assert clauses(sentence, lang) == expected
+
+
+def test_a_year_the_passages_do_not_give_is_dropped_from_its_month():
+    from qa.cite import _without_invented_years as drop
+
+    assert drop("She left in May 2021 to found a firm.", [2024.0], "en") == "She left in May to found a firm."
+    assert drop("Sie ging im Mai 2021.", [], "de") == "Sie ging im Mai."
+    assert drop("她于2021年5月离开。", [], "zh") == "她于5月离开。"
+    assert drop("She left in May 2024.", [2024.0], "en") == "She left in May 2024."  # stated: stays
+    assert drop("She left in 2021.", [], "en") == "She left in 2021."  # a bare year is a claim: checked
+
+
+def test_a_chinese_answer_that_is_only_a_name_of_the_passages_is_in_any_script():
+    [v] = check([Claim("John Schulman。", [3])], {"Schulman": E[2]}, lang="zh")
+    assert v.problem == ""
+    [v] = check([Claim("John Schulman left。", [3])], {"Schulman": E[2]}, lang="zh")
+    assert v.reason is not None

@@ -84,6 +84,30 @@ def test_select_skips_translations_so_a_second_part_gets_its_own_sentence():
     assert [p.chunk.id for p in chosen] == ["d2#s1", "d1#s0"]  # d2#s0 says what d1#s0 says
 
 
+def test_of_two_translations_the_one_in_the_readers_language_or_script_is_given():
+    d1, d2 = doc("d1", "Satz eins. Satz zwei.", "de"), doc("d2", "الجملة الأولى. الجملة الثانية.", "ar")
+    index = _index({"d1#s0": [0.95, 0.05, 0.3], "d1#s1": [0, 0, 1],
+                    "d2#s0": [1, 0, 0.25], "d2#s1": [0, 1, 0]}, [d1, d2])
+    q = np.array([1, 0.2, 0], np.float32)
+    both = [_passage(index, "d1"), _passage(index, "d2")]
+    ranked = evidence.select(index, both, [q], 0, 2, 0.9)  # no reader language: by cosine
+    assert [p.chunk.id for p in ranked] == ["d2#s0", "d2#s1"]
+    assert [p.chunk.id for p in evidence.select(index, both, [q], 0, 2, 0.9, lang="ar")] == ["d2#s0", "d2#s1"]
+    # the German twin takes the Arabic sentence's place for a German or an English reader
+    for reader in ("de", "en"):
+        chosen = evidence.select(index, both, [q], 0, 2, 0.9, lang=reader)
+        assert [p.chunk.id for p in chosen] == ["d1#s0", "d2#s1"]
+    # a Chinese reader gains nothing from either: the closer one stays
+    assert [p.chunk.id for p in evidence.select(index, both, [q], 0, 2, 0.9, lang="zh")] == ["d2#s0", "d2#s1"]
+
+
+def test_language_distance():
+    from qa.lang import distance
+
+    assert distance("de", "de") == 0 and distance("de", "en") == 1 and distance("ar", "en") == 2
+    assert distance("zh", "ar") == 2 and distance("fr", "de") == 1
+
+
 def test_select_keeps_within_budget_but_always_the_best():
     d1 = doc("d1")
     index = _index({f"d1#s{i}": [1, i * 0.1, 0] for i in range(4)}, [d1])
