@@ -67,6 +67,27 @@ def test_a_term_with_more_postings_than_top_postings_is_read_only_that_far(seed_
     assert len(PostgresStore(uri).lexical_search(over, 100)) == n + 1  # the default reads them all
 
 
+def test_a_bulk_load_indexes_its_postings_after_loading_them_and_ranks_as_bm25s(tmp_path: Path, pg_database):
+    """add_documents into an empty store, with bulk_above=1 so that the seed corpus takes the bulk
+    path (indexes dropped, rows loaded, indexes and statistics made, in the one transaction)."""
+    from qa.bench_store import synthetic_corpus
+    from qa.store import base_manifest
+
+    syn = synthetic_corpus(300, 8, n_queries=10)
+    store = PostgresStore(pg_database(), bulk_above=1)
+    store.reset(base_manifest(tmp_config(tmp_path), "synthetic", 8))
+    by_doc: dict = {}
+    for i, c in enumerate(syn.chunks):
+        by_doc.setdefault(c.doc_id, []).append(i)
+    store.add_documents([(d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [],
+                          syn.vectors[:0], None) for d in syn.docs])
+    indexes = {r[0] for r in store.conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'qa_postings'")}
+    assert indexes == {"qa_postings_pkey", "qa_postings_impact"}
+    exact = LexicalIndex([c.text for c in syn.chunks])
+    for query, _ in syn.queries:
+        assert _same_up_to_ties(store.lexical_search(query, 1000), exact.search(query, 1000)), query
+
+
 def test_top_postings_must_be_positive(seed_store):
     with pytest.raises(StoreError, match="top_postings"):
         PostgresStore(seed_store[0], top_postings=0)
