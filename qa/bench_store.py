@@ -5,9 +5,14 @@ embedder's dimension and chunk texts of ~40 synthetic tokens drawn from a Zipf v
 BM25 meets both rare and very common terms). Measured per store:
 
 - ``build_s``: loading all chunks (FAISS: Index construction = FAISS + bm25s, then save; Postgres:
-  one transaction of COPYs, then the HNSW index above HNSW_ABOVE chunks).
+  one transaction of COPYs, the postings indexed, the HNSW index above HNSW_ABOVE chunks, then
+  the VACUUM autovacuum would soon run, which lets the postings be read index-only).
 - ``retrieval_ms_p50/p95``: ``Retriever.search`` (dense + lexical + fusion + diversification)
   with a given query vector (a stored vector plus noise) and a 3-token query from the texts.
+- ``dense_ms_p50`` / ``lexical_ms_p50``: the two searches alone (k = dense_k, lexical_k).
+- ``dense_recall_at_10``: the store's dense top 10 against exact inner product (numpy) over all
+  vectors; ``lexical_recall_at_k``: the share of its lexical top lexical_k whose exact BM25 score
+  reaches bm25s's k-th best (ties at the cut count as found). Both averaged over the queries.
 - memory: FAISS: resident memory added to this process by the loaded index; Postgres: the size
   of the database on disk and the server processes' unique resident memory after the queries.
 
@@ -73,6 +78,44 @@ def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> t
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
 
 
+@dataclass
+class Truth:
+    """Exact answers per query: dense top 10 (rows) and bm25s's lexical top lexical_k."""
+    dense: list[set[int]]
+    lexical: list[list[tuple[int, float]]]
+
+
+def ground_truth(syn: Synthetic, cfg: Config) -> Truth:
+    from .lexical import LexicalIndex
+
+    dense = []
+    for _, qv in syn.queries:
+        scores = syn.vectors @ qv
+        dense.append({int(i) for i in np.argpartition(-scores, 10)[:10]})
+    lexical = LexicalIndex([c.text for c in syn.chunks])
+    return Truth(dense, [lexical.search(text, cfg.lexical_k) for text, _ in syn.queries])
+
+
+def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
+    """Per-search latency and recall against the exact answers (see the module docstring)."""
+    dense_ms, lexical_ms, dense_recall, lexical_recall = [], [], [], []
+    for (text, qv), exact_dense, exact_lex in zip(syn.queries, truth.dense, truth.lexical):
+        with store.reading():
+            started = time.perf_counter()
+            dense = store.dense_search(qv, cfg.dense_k)
+            middle = time.perf_counter()
+            lexical = store.lexical_search(text, cfg.lexical_k)
+            lexical_ms.append((time.perf_counter() - middle) * 1000)
+        dense_ms.append((middle - started) * 1000)
+        dense_recall.append(len({r for r, _ in dense[:10]} & exact_dense) / 10)
+        if exact_lex:
+            cut = exact_lex[-1][1] - 1e-4  # float32 (bm25s) against float64 (SQL)
+            lexical_recall.append(sum(s >= cut for _, s in lexical[:len(exact_lex)]) / len(exact_lex))
+    return {"dense_ms_p50": float(np.percentile(dense_ms, 50)), "lexical_ms_p50": float(np.percentile(lexical_ms, 50)),
+            "lexical_ms_p95": float(np.percentile(lexical_ms, 95)),
+            "dense_recall_at_10": float(np.mean(dense_recall)), "lexical_recall_at_k": float(np.mean(lexical_recall))}
+
+
 def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
     from .bench import current_rss_mb
     from .index import Index
@@ -88,7 +131,7 @@ def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     return {"store": "faiss", "build_s": build_s, "retrieval_ms_p50": p50, "retrieval_ms_p95": p95,
             "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
-            "dense": type(index.dense).__name__}
+            "dense": type(index.dense).__name__, "index": index}
 
 
 def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str) -> dict:
@@ -104,12 +147,14 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str) -> dict:
               np.zeros((0, dim), np.float32), None) for d in syn.docs]
     started = time.perf_counter()
     store.add_documents(items)
+    store.conn.execute("VACUUM (ANALYZE) qa_postings, qa_chunks")  # what autovacuum does after a load
     build_s = time.perf_counter() - started
     p50, p95 = retrieval_ms(store, cfg, syn.queries)
     size = store.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     hnsw = store.conn.execute("SELECT to_regclass('qa_chunks_hnsw') IS NOT NULL").fetchone()[0]
     return {"store": "postgres", "build_s": build_s, "retrieval_ms_p50": p50, "retrieval_ms_p95": p95,
-            "memory_mb": server_uss_mb(store), "disk_mb": size / 2**20, "dense": "hnsw" if hnsw else "exact"}
+            "memory_mb": server_uss_mb(store), "disk_mb": size / 2**20, "dense": "hnsw" if hnsw else "exact",
+            "index": store}
 
 
 def server_uss_mb(store) -> float | None:
@@ -125,21 +170,26 @@ def server_uss_mb(store) -> float | None:
         return None
 
 
-def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print) -> list[dict]:
+def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print, stores=("faiss", "postgres")) -> list[dict]:
     syn = synthetic_corpus(chunks, dim)
     log(f"stores: {chunks:,} synthetic chunks, dimension {dim}")
+    truth = ground_truth(syn, cfg)
     tmp = Path(tempfile.mkdtemp(prefix="qa-bench-stores-"))
     server = None
     try:
-        results = [bench_faiss(syn, cfg, dim, tmp / "index")]
-        log(f"  faiss: {results[-1]}")
-        if uri is None:
-            import pgserver
+        results = []
+        if "faiss" in stores:
+            results.append(bench_faiss(syn, cfg, dim, tmp / "index"))
+        if "postgres" in stores:
+            if uri is None:
+                import pgserver
 
-            server = pgserver.get_server(str(tmp / "pg"), cleanup_mode="stop")
-            uri = server.get_uri()
-        results.append(bench_postgres(syn, cfg, dim, uri))
-        log(f"  postgres: {results[-1]}")
+                server = pgserver.get_server(str(tmp / "pg"), cleanup_mode="stop")
+                uri = server.get_uri()
+            results.append(bench_postgres(syn, cfg, dim, uri))
+        for r in results:
+            r.update(quality(r.pop("index"), cfg, syn, truth))
+            log(f"  {r['store']}: {r}")
         return results
     finally:
         if server is not None:
@@ -149,15 +199,18 @@ def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print) -> list[
 
 def format_table(results: list[dict], chunks: int, cpu: str) -> str:
     lines = [f"stores at {chunks:,} synthetic chunks ({cpu})",
-             f"{'store':<10}{'dense':<16}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'memory MB':>11}{'disk MB':>9}"]
+             f"{'store':<10}{'dense':<16}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'dense ms':>10}{'lex ms':>8}"
+             f"{'lex p95':>9}{'dense R@10':>11}{'lex R@k':>9}{'memory MB':>11}{'disk MB':>9}"]
     for r in results:
         mem = f"{r['memory_mb']:.0f}" if r["memory_mb"] is not None else "-"
         lines.append(f"{r['store']:<10}{r['dense']:<16}{r['build_s']:>9.1f}{r['retrieval_ms_p50']:>9.1f}"
-                     f"{r['retrieval_ms_p95']:>9.1f}{mem:>11}{r['disk_mb']:>9.0f}")
+                     f"{r['retrieval_ms_p95']:>9.1f}{r['dense_ms_p50']:>10.1f}{r['lexical_ms_p50']:>8.1f}"
+                     f"{r['lexical_ms_p95']:>9.1f}{r['dense_recall_at_10']:>11.3f}{r['lexical_recall_at_k']:>9.3f}"
+                     f"{mem:>11}{r['disk_mb']:>9.0f}")
     return "\n".join(lines)
 
 
-def main(chunks: int, uri: str | None, json_path: Path) -> int:
+def main(chunks: int, uri: str | None, json_path: Path, stores=("faiss", "postgres")) -> int:
     import json
 
     from .bench import _cpu_name
@@ -165,7 +218,7 @@ def main(chunks: int, uri: str | None, json_path: Path) -> int:
 
     cfg = load_config()
     dim = embedder_dim(cfg)
-    results = run(chunks, dim, uri, cfg)
+    results = run(chunks, dim, uri, cfg, stores=stores)
     cpu = _cpu_name()
     print(format_table(results, chunks, cpu))
     json_path.parent.mkdir(parents=True, exist_ok=True)

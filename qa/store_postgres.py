@@ -2,13 +2,15 @@
 
 Tables (all ``qa_``-prefixed): ``qa_meta`` (one row: the manifest, the chunk count and the
 total token length, locked by each writer so adds are serialised), ``qa_docs``, ``qa_chunks``
-and ``qa_sentences`` (unit JSON + ``vector(dim)``), ``qa_postings`` (term, chunk row, tf) made
-by our own ``qa.lexical.doc_tokens`` so CJK and Arabic tokenise exactly as in the FAISS store.
+and ``qa_sentences`` (unit JSON + ``vector(dim)``), ``qa_postings`` (term, chunk row, tf, chunk
+length, impact) made by our own ``qa.lexical.doc_tokens`` so CJK and Arabic tokenise exactly as
+in the FAISS store, and ``qa_terms`` (term, document frequency), kept by each add.
 
 - Dense: inner product of unit vectors (``<#>``), exact (sequential scan) up to
   ``qa.index.HNSW_ABOVE`` chunks, an HNSW index above it, as the FAISS store does.
 - Lexical: BM25 computed in SQL with bm25s's "lucene" formula and K1/B (qa.lexical), so both
-  stores give the same scores (float64 here, float32 in bm25s: equal ranks up to near-ties).
+  stores give the same scores (float64 here, float32 in bm25s: equal ranks up to near-ties),
+  reading at most TOP_POSTINGS postings per query term (exact below that; see _BM25).
 - An article is added in one transaction: a killed writer leaves nothing half-indexed.
 - Readers use a read-only REPEATABLE READ transaction per retrieval (``reading()``), so a
   retrieval sees the store before or after a concurrent add, never between.
@@ -21,7 +23,7 @@ import json
 import re
 import threading
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -32,27 +34,80 @@ from .store import StoreError, manifest_staleness
 from .types import Chunk, Document, DocumentInfo
 
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
+HNSW_BUILD_MEMORY_MB = 8192
 
-_TABLES = ("qa_postings", "qa_sentences", "qa_chunks", "qa_docs", "qa_meta")
+_TABLES = ("qa_terms", "qa_postings", "qa_sentences", "qa_chunks", "qa_docs", "qa_meta")
 
+# Lexical search reads, for each query term, only its `top_postings` (TOP_POSTINGS) postings of
+# highest impact (an index-only scan of qa_postings_impact, which carries tf and length), and
+# scores the chunks met with the postings read (a lower bound of their BM25 score: a chunk may
+# contain a term beyond that term's top list). The RESCORED best of those are then scored
+# exactly (every query term's posting, by primary key; current N, avgdl and df), and the best k
+# of them returned with their exact scores.
+# Exact: while no query term has more than `top_postings` postings (every corpus under that many
+# chunks, and rare terms at any size) every posting of every query term is read, the lower
+# bound is the score, and rows, scores and order equal bm25s's.
+# Beyond it (common terms in a large store) a chunk is missed when it is in no top list of its
+# terms or its partial score is not among the RESCORED best: a chunk whose common terms are each
+# no more frequent in it than in thousands of others, so each adds a small (low-idf) amount;
+# and lexical hits vote at lexical_weight 0.05 in the fused ranking.
+# Measured on 1M synthetic chunks (qa.bench_store Zipf texts, 3-token queries): MEASURED
+TOP_POSTINGS = 3000
+RESCORED = 1000
+
+_TF = f"p.tf / (p.tf + {K1} * (1 - {B} + {B} * p.len / m.avgdl))"  # BM25's tf factor, current avgdl
+
+# `seen`: the query terms whose postings were read for the chunk. A chunk's score is its partial
+# score plus, for each truncated term (df > top) not seen, its posting looked up by primary key
+# (none for a term read whole: the chunk would have been seen). The lookups are a LATERAL
+# subquery that cannot be flattened (OFFSET 0), so each is one primary-key probe; as a join the
+# planner reads whole posting lists instead (measured at 100k chunks: 50-400 ms instead of ~10).
+# Each term's top list is its own branch with the term as a value (_top_lists), so the planner
+# sees that term's statistics: with one parameterised scan for all terms it assumed an average
+# term's 400 postings and read and sorted all 43,000 of a common one (320 ms instead of ~15).
 _BM25 = f"""
 WITH q AS (SELECT term, count(*) AS qn FROM unnest(%(terms)s::text[]) AS term GROUP BY term),
      m AS (SELECT n_chunks::float8 AS n, total_len::float8 / greatest(n_chunks, 1) AS avgdl FROM qa_meta),
-     df AS (SELECT p.term, count(*)::float8 AS df FROM qa_postings p JOIN q USING (term) GROUP BY p.term)
-SELECT p.pos, sum(q.qn * ln(1 + (m.n - df.df + 0.5) / (df.df + 0.5))
-                  * p.tf / (p.tf + {K1} * (1 - {B} + {B} * c.len / m.avgdl))) AS score
-FROM qa_postings p JOIN q USING (term) JOIN df USING (term) JOIN qa_chunks c ON c.pos = p.pos, m
-GROUP BY p.pos ORDER BY score DESC, p.pos LIMIT %(k)s
+     t AS (SELECT q.term, d.df, q.qn * ln(1 + (m.n - d.df + 0.5) / (d.df + 0.5)) AS w
+           FROM q JOIN qa_terms d USING (term), m),
+     c AS MATERIALIZED (
+         SELECT p.pos, sum(t.w * {_TF}) AS partial, array_agg(p.term) AS seen
+         FROM ({{top_lists}}) AS p JOIN t USING (term), m
+         GROUP BY p.pos ORDER BY partial DESC, p.pos LIMIT %(rescored)s)
+SELECT c.pos, c.partial + coalesce((
+           SELECT sum(t.w * {_TF}) FROM t CROSS JOIN m CROSS JOIN LATERAL (
+               SELECT p.tf, p.len FROM qa_postings p WHERE p.pos = c.pos AND p.term = t.term OFFSET 0) AS p
+           WHERE t.df > %(top)s AND t.term <> ALL(c.seen)), 0) AS score
+FROM c ORDER BY score DESC, c.pos LIMIT %(k)s
 """
+
+
+def _top_lists(n_terms: int) -> str:
+    return " UNION ALL ".join(f"(SELECT term, pos, tf, len FROM qa_postings WHERE term = %(t{i})s "
+                              f"ORDER BY impact DESC, pos LIMIT %(top)s)" for i in range(n_terms))
+
+
+_POSTINGS_PKEY = "ALTER TABLE qa_postings ADD CONSTRAINT qa_postings_pkey PRIMARY KEY (pos, term)"
+_POSTINGS_IMPACT = "CREATE INDEX qa_postings_impact ON qa_postings (term, impact DESC, pos) INCLUDE (tf, len)"
+# a batch of at least this many chunks into an empty store indexes its postings after loading them
+BULK_ABOVE = 10_000
+
+# The table layout this module reads and writes (in the manifest): a store made by an older
+# layout is stale, so it is rebuilt rather than read with the wrong queries.
+LAYOUT = 2
+
+
+def impact(tf: int, length: int, avgdl: float) -> float:
+    """BM25's term-frequency factor with the average length at the time the chunk is added: the
+    order of a term's postings. Exact scores are computed at query time with the current avgdl;
+    the order only decides which postings are read first, and avgdl drifts slowly once a store
+    holds more than a few articles."""
+    return tf / (tf + K1 * (1 - B + B * length / avgdl))
 
 
 def redact(uri: str) -> str:
     """The URI without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", uri)
-
-
-def vector_text(v: np.ndarray) -> str:
-    return "[" + ",".join(map(repr, np.asarray(v, np.float32).astype(np.float64).tolist())) + "]"
 
 
 def _chunk(data: dict) -> Chunk:
@@ -64,10 +119,15 @@ def _document(data: dict) -> Document:
 
 
 class PostgresStore:
-    def __init__(self, uri: str):
+    def __init__(self, uri: str, top_postings: int = TOP_POSTINGS, bulk_above: int = BULK_ABOVE):
+        """`top_postings`: postings read per query term (TOP_POSTINGS); `bulk_above`: chunks in
+        one add into an empty store from which postings are indexed after loading (BULK_ABOVE).
+        Small values are for tests of the truncation and of the bulk path."""
         import psycopg
 
-        self.uri = uri
+        if top_postings < 1:
+            raise StoreError(f"top_postings must be at least 1, not {top_postings}")
+        self.uri, self.top_postings, self.bulk_above = uri, top_postings, bulk_above
         self._lock = threading.RLock()
         try:
             self.conn = psycopg.connect(uri, autocommit=True, connect_timeout=10)
@@ -139,7 +199,11 @@ class PostgresStore:
         terms = tokenize(query)
         if not terms or k <= 0:
             return []
-        return [(int(p), float(s)) for p, s in self._rows(_BM25, {"terms": terms, "k": k}) if s > 0]
+        unique = sorted(set(terms))
+        params = {"terms": terms, "k": k, "top": self.top_postings, "rescored": max(k, RESCORED),
+                  **{f"t{i}": term for i, term in enumerate(unique)}}
+        rows = self._rows(_BM25.replace("{top_lists}", _top_lists(len(unique))), params)
+        return [(int(p), float(s)) for p, s in rows if s > 0]
 
     def chunks_at(self, rows: list[int]) -> list[Chunk]:
         found = dict(self._rows("SELECT pos, data FROM qa_chunks WHERE pos = ANY(%s)", (list(rows),)))
@@ -173,6 +237,8 @@ class PostgresStore:
         m = self.manifest
         if not m:
             return f"the PostgreSQL store at {redact(self.uri)} is empty"
+        if m.get("pg_layout") != LAYOUT:
+            return f"the PostgreSQL store at {redact(self.uri)} was made by an older version of qa (table layout)"
         stored = m["docs"]
         return manifest_staleness(dict(m, docs={k: stored.get(k) for k in hashes}), cfg, embedder_fingerprint, hashes)
 
@@ -184,7 +250,7 @@ class PostgresStore:
             for sql in _schema(dim):
                 self.conn.execute(sql)
             self.conn.execute("INSERT INTO qa_meta VALUES (1, %s, 0, 0, 0)",
-                              (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0)),))
+                              (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0, pg_layout=LAYOUT)),))
         self._dim = dim
 
     def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
@@ -192,58 +258,82 @@ class PostgresStore:
         self.add_documents([(doc, chunks, chunk_vectors, sentences, sentence_vectors, file_hash)])
 
     def add_documents(self, items: list[tuple]) -> None:
-        """Several articles (add_document's arguments, one tuple each) in one transaction, the
-        HNSW index built once at the end when the batch crosses HNSW_ABOVE (bulk loads)."""
+        """Several articles (add_document's arguments, one tuple each) in one transaction. The
+        store's counters and term frequencies are written once at the end (a row updated once
+        per article in one transaction leaves a chain of versions every later read walks: at
+        10,000 articles that made the load quadratic). A large batch into an empty store loads
+        the postings before indexing them, and builds the HNSW index once when it crosses
+        HNSW_ABOVE (bulk loads)."""
         import psycopg
 
         if self._dim is None:
             raise StoreError(f"the PostgreSQL store at {redact(self.uri)} is empty; build it with `qa index`")
         try:
             with self._lock, self.conn.transaction():
-                first = None
+                meta = self.conn.execute("SELECT n_chunks, n_sentences, total_len FROM qa_meta FOR UPDATE").fetchone()
+                counts = _Counts(*map(int, meta))
+                bulk = counts.chunks == 0 and sum(len(item[1]) for item in items) >= self.bulk_above
+                if bulk:
+                    self.conn.execute("DROP INDEX qa_postings_impact")
+                    self.conn.execute("ALTER TABLE qa_postings DROP CONSTRAINT qa_postings_pkey")
                 for doc, chunks, chunk_vectors, sentences, sentence_vectors, file_hash in items:
-                    n_chunks = self._claim(doc)
-                    first = n_chunks if first is None else first
-                    self._insert(doc, chunks, chunk_vectors, sentences, sentence_vectors, n_chunks, file_hash)
-                if first is not None and first <= HNSW_ABOVE < self._claim_count():
+                    self._claim(doc)
+                    self._insert(doc, chunks, chunk_vectors, sentences, sentence_vectors, counts, file_hash)
+                if bulk:
+                    self.conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+                    self.conn.execute(_POSTINGS_PKEY)
+                    self.conn.execute(_POSTINGS_IMPACT)
+                    self.conn.execute("ANALYZE qa_postings")  # per-term statistics for _BM25's plans
+                self._commit_counts(counts)
+                if int(meta[0]) <= HNSW_ABOVE < counts.chunks:
                     self._create_hnsw()
         except psycopg.errors.UniqueViolation as err:  # a concurrent writer added it first
             raise DuplicateError(f"this article is already indexed ({err.diag.message_detail})") from None
+
+    def _commit_counts(self, counts: "_Counts") -> None:
+        self.conn.execute("UPDATE qa_meta SET n_chunks = %s, total_len = %s, n_sentences = %s",
+                          (counts.chunks, counts.total_len, counts.sentences))
+        self.conn.execute("INSERT INTO qa_terms (term, df) SELECT * FROM unnest(%s::text[], %s::int[]) "
+                          "ON CONFLICT (term) DO UPDATE SET df = qa_terms.df + excluded.df",
+                          (list(counts.df), list(counts.df.values())))
 
     def _claim_count(self) -> int:
         return int(self.conn.execute("SELECT n_chunks FROM qa_meta").fetchone()[0])
 
     def _create_hnsw(self) -> None:
-        self.conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
+        """pgvector builds the graph in memory while it fits in maintenance_work_mem and much more
+        slowly on disk after that; its size is about the vectors plus HNSW_M * 2 neighbours of
+        ~10 bytes each on the base layer (1M x 768: ~3.5 GB, over the 2 GB it had before).
+        Capped at HNSW_BUILD_MEMORY_MB (the server's memory is not known here)."""
+        rows = self._claim_count()
+        need_mb = int(rows * (4 * (self._dim or 0) + HNSW_M * 2 * 10 + 100) * 1.25 / 2**20)
+        self.conn.execute(f"SET LOCAL maintenance_work_mem = '{max(256, min(need_mb, HNSW_BUILD_MEMORY_MB))}MB'")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw (embedding vector_ip_ops) "
                           f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
 
-    def _claim(self, doc: Document) -> int:
-        """Inside the add transaction: lock the store for writing, refuse duplicates, and return
-        the number of chunks (the first row of the new ones)."""
-        n_chunks = self.conn.execute("SELECT n_chunks FROM qa_meta FOR UPDATE").fetchone()[0]
+    def _claim(self, doc: Document) -> None:
+        """Inside the add transaction (which holds qa_meta's row lock): refuse duplicates."""
         row = self.conn.execute("SELECT id FROM qa_docs WHERE sha256 = %s OR text_key = %s LIMIT 1",
                                 (doc.sha256, _text_key(doc.text))).fetchone()
         if row:
             raise DuplicateError(f"this article is already indexed as {row[0]}")
         if self.conn.execute("SELECT 1 FROM qa_docs WHERE id = %s", (doc.id,)).fetchone():
             raise CorpusError(f"an article named {doc.id} is already indexed")
-        return int(n_chunks)
 
     def _insert(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                sentences: list[Chunk], sentence_vectors: np.ndarray, first: int, file_hash: str | None) -> None:
+                sentences: list[Chunk], sentence_vectors: np.ndarray, counts: "_Counts", file_hash: str | None) -> None:
         cur = self.conn.cursor()
         cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data, file_hash) VALUES (%s, %s, %s, %s, %s)",
                     (doc.id, doc.sha256, _text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False),
                      file_hash or doc.sha256))
-        lengths = _copy_chunks(cur, chunks, chunk_vectors, first)
-        n_sentences = cur.execute("SELECT n_sentences FROM qa_meta").fetchone()[0]
-        with cur.copy("COPY qa_sentences (pos, id, doc_id, data, embedding) FROM STDIN") as copy:
+        _copy_chunks(cur, chunks, chunk_vectors, counts)
+        # binary COPY: vectors as float32 bytes (formatting them as text took 0.7 ms per 768-d vector,
+        # 12 minutes for 1M chunks; binary rows go 14x faster)
+        with cur.copy("COPY qa_sentences (pos, id, doc_id, data, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["bigint", "text", "text", "jsonb", "vector"])
             for i, (s, v) in enumerate(zip(sentences, sentence_vectors)):
-                copy.write_row((n_sentences + i, s.id, s.doc_id, json.dumps(asdict(s), ensure_ascii=False),
-                                vector_text(v)))
-        cur.execute("UPDATE qa_meta SET n_chunks = n_chunks + %s, total_len = total_len + %s, "
-                    "n_sentences = n_sentences + %s", (len(chunks), sum(lengths), len(sentences)))
+                copy.write_row((counts.sentences + i, s.id, s.doc_id, asdict(s), np.asarray(v, np.float32)))
+        counts.sentences += len(sentences)
 
     # -- the assistant's reads and its upload check (qa.store.Store), one query each ------------
     def unit_vectors(self, unit_ids: list[str]) -> np.ndarray:
@@ -297,20 +387,33 @@ SELECT data FROM (
 ORDER BY k, pos LIMIT 1
 """
 
-def _copy_chunks(cur, chunks: list[Chunk], vectors: np.ndarray, first: int) -> list[int]:
-    """COPY the chunks and their postings; returns their token lengths."""
-    lengths, postings = [], []
-    with cur.copy("COPY qa_chunks (pos, id, doc_id, len, data, embedding) FROM STDIN") as copy:
+@dataclass
+class _Counts:
+    """The store's counters during an add transaction (written to qa_meta and qa_terms at its end)."""
+    chunks: int
+    sentences: int
+    total_len: int
+    df: Counter = field(default_factory=Counter)
+
+
+def _copy_chunks(cur, chunks: list[Chunk], vectors: np.ndarray, counts: _Counts) -> None:
+    """COPY the chunks and their postings, counting their lengths and terms into `counts`."""
+    tokens = [doc_tokens(c.text) for c in chunks]
+    lengths = [len(t) for t in tokens]
+    first = counts.chunks
+    counts.chunks += len(chunks)
+    counts.total_len += sum(lengths)
+    avgdl = counts.total_len / max(counts.chunks, 1)
+    with cur.copy("COPY qa_chunks (pos, id, doc_id, len, data, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["bigint", "text", "text", "integer", "jsonb", "vector"])
         for i, (c, v) in enumerate(zip(chunks, vectors)):
-            tokens = doc_tokens(c.text)
-            lengths.append(len(tokens))
-            postings += [(term, first + i, tf) for term, tf in Counter(tokens).items()]
-            copy.write_row((first + i, c.id, c.doc_id, len(tokens), json.dumps(asdict(c), ensure_ascii=False),
-                            vector_text(v)))
-    with cur.copy("COPY qa_postings (term, pos, tf) FROM STDIN") as copy:
-        for row in postings:
-            copy.write_row(row)
-    return lengths
+            copy.write_row((first + i, c.id, c.doc_id, lengths[i], asdict(c), np.asarray(v, np.float32)))
+    with cur.copy("COPY qa_postings (term, pos, tf, len, impact) FROM STDIN") as copy:
+        for i, toks in enumerate(tokens):
+            tfs = Counter(toks)
+            counts.df.update(tfs.keys())
+            for term, tf in tfs.items():
+                copy.write_row((term, first + i, tf, lengths[i], impact(tf, lengths[i], avgdl)))
 
 
 def _schema(dim: int) -> list[str]:
@@ -323,8 +426,15 @@ def _schema(dim: int) -> list[str]:
         f"doc_id text NOT NULL REFERENCES qa_docs, len int NOT NULL, data jsonb NOT NULL, embedding vector({dim}) NOT NULL)",
         f"CREATE TABLE qa_sentences (pos bigint PRIMARY KEY, id text NOT NULL UNIQUE, "
         f"doc_id text NOT NULL REFERENCES qa_docs, data jsonb NOT NULL, embedding vector({dim}) NOT NULL)",
-        "CREATE TABLE qa_postings (term text NOT NULL, pos bigint NOT NULL REFERENCES qa_chunks, tf int NOT NULL)",
-        "CREATE INDEX qa_postings_term ON qa_postings (term)",
+        # one row per (term, chunk): tf, the chunk's token length and impact(), so that scoring
+        # reads no other table. No foreign key to qa_chunks: both are written in the add
+        # transaction, and a per-row check would cost the bulk load ~40 lookups per chunk.
+        "CREATE TABLE qa_postings (term text NOT NULL, pos bigint NOT NULL, tf int NOT NULL, len int NOT NULL, "
+        "impact real NOT NULL)",
+        _POSTINGS_PKEY,
+        _POSTINGS_IMPACT,
+        # document frequency per term, kept by each add (writers are serialised on qa_meta)
+        "CREATE TABLE qa_terms (term text PRIMARY KEY, df int NOT NULL)",
         # vectors in the row, not TOASTed: an exact scan then reads no second table (fits a page
         # up to ~1,900 dimensions)
         *([f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]

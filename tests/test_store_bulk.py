@@ -78,3 +78,7 @@ def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path
     uploaded = {d: n for d, n in counts.items() if d not in seed_docs}
     assert uploaded == expected  # every article, each with all its chunks: none lost
     assert set(counts) == store.document_ids()
+    # the lexical bookkeeping is whole too: every term's document frequency counts its postings
+    wrong = store.conn.execute("SELECT count(*) FROM (SELECT term, count(*) AS n FROM qa_postings GROUP BY term) p "
+                               "FULL JOIN qa_terms USING (term) WHERE n IS DISTINCT FROM df").fetchone()[0]
+    assert wrong == 0
