@@ -23,7 +23,7 @@ import numpy as np
 
 from . import numbers
 from .chunking import split_sentences
-from .lang import foreign_words, sounds_alike
+from .lang import foreign_words, long_enough, sounds_alike
 from .lexical import tokenize
 from .types import Answer, Citation, Document, Passage, Reason, Removal
 
@@ -225,11 +225,6 @@ _CLAUSE_BREAK = re.compile(r"(?:[,;]\s+|[，；、]|[،؛]\s*)(?:(?:and|but|und|
 _END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
 
 
-def _statement(part: str) -> bool:
-    """Long enough to state something: three words, or four characters of Chinese."""
-    return len(tokenize(part)) >= 3 or len(_HAN.findall(part)) > 0 and len(re.sub(r"\W", "", part)) >= 4
-
-
 def clauses(sentence: str, lang: str) -> list[str]:
     """The clauses of a sentence, each ending like the sentence does ("Wang is 28, and Meta
     hired him." → "Wang is 28.", "Meta hired him."); one item when there is no break."""
@@ -238,7 +233,7 @@ def clauses(sentence: str, lang: str) -> list[str]:
     body = sentence[: end.start()] if end else sentence
     parts = [p.strip() for p in _CLAUSE_BREAK.split(body) if p and p.strip()]
     # a list ("Schulman, Brooks and Leike left") is one statement, not clauses
-    if len(parts) <= 1 or not all(_statement(p) for p in parts):
+    if len(parts) <= 1 or not all(long_enough(p) for p in parts):
         return [sentence]
     return [p + stop for p in parts]
 

@@ -82,6 +82,15 @@ def distance(source: str, reader: str) -> int:
     return 1 if script_of(source) == script_of(reader) else 2
 
 
+def long_enough(part: str) -> bool:
+    """Long enough to state or ask something on its own: three words, or four characters when
+    it is written in Chinese or Japanese (no spaces between words). Decides where a sentence
+    may be cut into clauses (qa.cite) and a question into parts (qa.question)."""
+    if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", part):
+        return len(re.sub(r"\W", "", part)) >= 4
+    return len(re.findall(r"\w+", part)) >= 3
+
+
 def preload() -> None:
     """Load the detector's language models now (they are loaded once per process)."""
     _lingua()

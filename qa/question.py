@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from .lang import long_enough
+
 
 _QUESTION_WORDS = {
     "en": r"what|which|who|whom|whose|when|where|why|how",
@@ -62,15 +64,9 @@ def split_question(question: str, lang: str) -> list[str]:
             parts += pieces
         else:
             parts.append(sentence)
-    if len(parts) < 2 or not all(_long_enough(p, lang) for p in parts):
+    if len(parts) < 2 or not all(long_enough(p) for p in parts):
         return [question]
     mark = _MARK.get(lang, "?")
     parts = [p if _ENDS.search(p[-1:]) else p.rstrip(" ,.;:،，") + mark for p in parts]
     return [p[:1].upper() + p[1:] for p in parts]
 
-
-def _long_enough(part: str, lang: str) -> bool:
-    """Three words, or four characters of Chinese/Japanese."""
-    if lang in ("zh", "ja"):
-        return len(re.sub(r"\W", "", part)) >= 4
-    return len(re.findall(r"\w+", part)) >= 3
