@@ -48,8 +48,8 @@ _REWRITE = {
 
 TRANSLATE_PROMPT = (
     "You translate one sentence from a news article. Keep every name and number exactly as "
-    "written, converting units correctly (Milliarden = billion, Billion = trillion, 35亿 = 3.5 "
-    "billion). Write only the translation."
+    "written, converting number words correctly (Milliarde = billion, Billion = trillion, "
+    "亿 = hundred million, 万 = ten thousand). Write only the translation."
 )
 _TRANSLATE = {"en": "Translate into English:", "de": "Übersetze ins Deutsche:", "zh": "翻译成中文：",
               "ar": "ترجم إلى العربية:"}
