@@ -11,6 +11,9 @@ What is measured, and how (every number comes from the real models and the real 
   ``index_add_s``: one seed article, altered so it is not a duplicate, added with
   ``Index.with_document`` and saved.
 - ``retrieval_ms_*``: ``Assistant.retrieve`` (query embedding + dense/lexical search + fusion).
+  ``query_embed_ms_*``: the embedder alone, one question per call (``embed_queries([q])``).
+- ``sources_s_*``: from calling ``Assistant.stream`` to its SourcesFound event (what the UI shows
+  in the Sources panel before any text).
 - ``ttft_s_*``: from calling ``Assistant.stream`` to the first text the user sees: the first
   delta, or, when the model refuses (NOT_FOUND is held back), the abstention Answer. Questions the
   relevance gate abstains on before generating are excluded and counted. ``answer_s_*``: from the
@@ -63,18 +66,22 @@ SCALE_NOISE = 0.5  # norm of the noise added to a unit chunk vector (cosine to i
 MIN_RETRIEVAL_SAMPLES = 40
 
 KEYS = ("ttft_s_p50", "ttft_s_p95", "answer_s_p50", "answer_s_p95", "retrieval_ms_p50", "retrieval_ms_p95",
-        "cold_start_s", "index_build_s", "index_add_s", "decode_tok_s", "peak_rss_mb")
+        "query_embed_ms_p50", "query_embed_ms_p95", "sources_s_p50", "sources_s_p95", "cold_start_s", "index_build_s", "index_add_s", "decode_tok_s", "peak_rss_mb")
 SCALE_KEYS = ("chunks", "build_s", "retrieval_ms_p50", "retrieval_ms_p95", "rss_mb")
 
-# (name, path of the value in the result, "<=" or ">=", limit)
+# (name, path of the value in the result, "<=" or ">=", limit): the speed issue's targets (query
+# embedding, time to sources, cold start 8 s, peak RSS 2.5 GB) and, where an earlier issue set a
+# stricter one (seed index build 5 s, one article added in 1 s), the stricter.
 TARGETS: tuple[tuple[str, tuple[str, ...], str, float], ...] = (
     ("ttft_s_p50", ("ttft_s_p50",), "<=", 1.5),
     ("answer_s_p50", ("answer_s_p50",), "<=", 5.0),
+    ("sources_s_p50", ("sources_s_p50",), "<=", 0.5),
     ("retrieval_ms_p50", ("retrieval_ms_p50",), "<=", 30.0),
-    ("cold_start_s", ("cold_start_s",), "<=", 15.0),
+    ("query_embed_ms_p50", ("query_embed_ms_p50",), "<=", 25.0),
+    ("cold_start_s", ("cold_start_s",), "<=", 8.0),
     ("index_build_s", ("index_build_s",), "<=", 5.0),
     ("index_add_s", ("index_add_s",), "<=", 1.0),
-    ("peak_rss_mb", ("peak_rss_mb",), "<=", 3072.0),
+    ("peak_rss_mb", ("peak_rss_mb",), "<=", 2560.0),
     ("scale_retrieval_ms_p50", ("scale", "retrieval_ms_p50"), "<=", 30.0),
     ("ttft_naive_over_default", ("naive", "ttft_ratio"), ">=", 2.0),
 )
@@ -422,6 +429,7 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
     from .types import Answer, SourcesFound, TextDelta
 
     retrieval = measure_retrieval(assistant.retrieve, [q["question"] for q in questions])
+    embedding = measure_retrieval(lambda q: assistant.embedder.embed_queries([q]), [q["question"] for q in questions])
     tap = install_tap(assistant.generator)
     rows = []
     try:
@@ -484,13 +492,15 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
     (t50, t95), (a50, a95) = p50_p95(ttft), p50_p95(answer_times)
     s50, s95 = p50_p95([r["sources_s"] for r in rows if r["sources_s"] is not None])
     r50, r95 = p50_p95(retrieval, 1000)
+    e50, e95 = p50_p95(embedding, 1000)
     prompts = [r["prompt_tokens"] for r in generated if r["prompt_tokens"]]
     prompt_ms = [r["prompt_ms"] for r in generated if r["prompt_ms"] is not None]
     prompt_n = [r["prompt_n"] for r in generated if r["prompt_n"] is not None]
     return {
         "ttft_s_p50": t50, "ttft_s_p95": t95, "answer_s_p50": a50, "answer_s_p95": a95,
         "sources_s_p50": s50, "sources_s_p95": s95,
-        "retrieval_ms_p50": r50, "retrieval_ms_p95": r95, "decode_tok_s": decode,
+        "retrieval_ms_p50": r50, "retrieval_ms_p95": r95, "query_embed_ms_p50": e50, "query_embed_ms_p95": e95,
+        "decode_tok_s": decode,
         "details": {
             "questions": len(rows),
             "ttft_excluded": len(rows) - len(generated),
@@ -642,6 +652,7 @@ def format_report(result: dict) -> str:
         ("TTFT p50 / p95", "ttft_s_p50", "ttft_s_p95", " s"),
         ("answer p50 / p95", "answer_s_p50", "answer_s_p95", " s"),
         ("retrieval p50 / p95", "retrieval_ms_p50", "retrieval_ms_p95", " ms"),
+        ("query embedding p50 / p95", "query_embed_ms_p50", "query_embed_ms_p95", " ms"),
         ("decode speed", "decode_tok_s", None, " tok/s"),
         ("cold start", "cold_start_s", None, " s"),
         ("index build (seed corpus)", "index_build_s", None, " s"),
