@@ -94,7 +94,8 @@ BULK_ABOVE = 10_000
 
 # The table layout this module reads and writes (in the manifest): a store made by an older
 # layout is stale, so it is rebuilt rather than read with the wrong queries.
-LAYOUT = 2
+# 3: qa_chunks_doc (chunks by article).
+LAYOUT = 3
 
 
 def impact(tf: int, length: int, avgdl: float) -> float:
@@ -440,4 +441,6 @@ def _schema(dim: int) -> list[str]:
         *([f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]
           if dim <= 1900 else []),
         "CREATE INDEX qa_sentences_doc ON qa_sentences (doc_id, pos)",
+        # an article's chunks (context(), documents()): without it each read scanned all chunks
+        "CREATE INDEX qa_chunks_doc ON qa_chunks (doc_id, pos)",
     ]
