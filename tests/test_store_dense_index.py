@@ -1,6 +1,6 @@
-"""The PostgreSQL store's indexes and dense index choice, at small sizes on a real server
-(pgserver): the thresholds (HNSW_ABOVE, IVFFLAT_ABOVE) are constructor arguments so that a few
-hundred synthetic chunks take the paths a million take."""
+"""The PostgreSQL store's dense index choice and `qa bench --stores --reuse`, at small sizes on a
+real server (pgserver): the thresholds (HNSW_ABOVE, IVFFLAT_ABOVE) are constructor arguments so
+that a few hundred synthetic chunks take the paths a million take."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.bench_store import synthetic_corpus
+from qa.bench_store import run, synthetic_corpus
 from qa.store import base_manifest
 from qa.store_postgres import PostgresStore, ivfflat_lists, ivfflat_probes
 
@@ -65,3 +65,23 @@ def test_chunks_are_indexed_by_article(tmp_path: Path, pg_database):
     store = new_store(tmp_path, pg_database())
     columns = store.conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'qa_chunks_doc'").fetchone()
     assert columns and "(doc_id, pos)" in columns[0]
+
+
+def test_bench_reuse_measures_a_loaded_store_without_loading_it_again(tmp_path: Path, pg_database):
+    uri, cfg = pg_database(), tmp_config(tmp_path)
+    first = run(300, DIM, uri, cfg, log=lambda _: None, stores=("postgres",), reuse=True)[0]
+    assert not first["reused"] and first["dense_recall_at_10"] == 1.0 and first["lexical_recall_at_k"] > 0.9
+    again = run(300, DIM, uri, cfg, log=lambda _: None, stores=("postgres",), reuse=True)[0]
+    assert again["reused"] and again["build_s"] == first["build_s"]
+    assert again["dense_recall_at_10"] == 1.0 and again["lexical_recall_at_k"] == first["lexical_recall_at_k"]
+    other = run(400, DIM, uri, cfg, log=lambda _: None, stores=("postgres",), reuse=True)[0]
+    assert not other["reused"]  # another corpus: loaded
+    fresh = run(400, DIM, uri, cfg, log=lambda _: None, stores=("postgres",))[0]
+    assert not fresh["reused"]  # without --reuse: always loaded
+
+
+def test_bench_keeps_its_pgserver_in_pg_dir_for_reuse(tmp_path: Path):
+    cfg, folder = tmp_config(tmp_path), tmp_path / "pg"
+    first = run(200, DIM, None, cfg, log=lambda _: None, stores=("postgres",), reuse=True, pg_dir=folder)[0]
+    again = run(200, DIM, None, cfg, log=lambda _: None, stores=("postgres",), reuse=True, pg_dir=folder)[0]
+    assert not first["reused"] and again["reused"] and (folder / "PG_VERSION").exists()
