@@ -16,7 +16,9 @@ construction. Measured per store:
   IVFFlat above qa.store_postgres.IVFFLAT_ABOVE), then
   the VACUUM autovacuum would soon run, which lets the postings be read index-only).
 - ``retrieval_ms_p50/p95``: ``Retriever.search`` (dense + lexical + fusion + diversification)
-  with a given query vector (a stored vector plus noise) and a 3-token query from the texts.
+  with a given query vector (a stored vector plus noise) and a 3-token query from the texts,
+  on the second pass over the queries (warm); ``retrieval_cold_ms_p50/p95``: the first pass,
+  which may read the store's pages from disk (at 1M chunks the PostgreSQL database is ~11 GB).
 - ``dense_ms_p50`` / ``lexical_ms_p50``: the two searches alone (k = dense_k, lexical_k).
 - ``dense_recall_at_10``: the store's dense top 10 against exact inner product (numpy) over all
   vectors; ``lexical_recall_at_k``: the share of its lexical top lexical_k whose exact BM25 score
@@ -94,17 +96,25 @@ def clustered_vectors(rng: np.random.Generator, n: int, dim: int, block: int = 1
     return vectors
 
 
-def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> tuple[float, float]:
+def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> dict:
+    """p50/p95 of Retriever.search over the queries, run twice: the first pass ("cold": the pages
+    each query needs may be read from disk, as after a server restart) and the second ("warm":
+    the store's pages in memory, the steady state of a server whose data fit in its RAM)."""
     from .retrieve import Retriever
 
     retriever = Retriever(store, None, cfg)
     retriever.search(queries[0][0], vector=queries[0][1])  # warm: first-query costs (caches, plans) are not retrieval
-    times = []
-    for text, qv in queries:
-        started = time.perf_counter()
-        retriever.search(text, vector=qv)
-        times.append((time.perf_counter() - started) * 1000)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+    passes = []
+    for _ in range(2):
+        times = []
+        for text, qv in queries:
+            started = time.perf_counter()
+            retriever.search(text, vector=qv)
+            times.append((time.perf_counter() - started) * 1000)
+        passes.append(times)
+    return {"retrieval_ms_p50": float(np.percentile(passes[1], 50)), "retrieval_ms_p95": float(np.percentile(passes[1], 95)),
+            "retrieval_cold_ms_p50": float(np.percentile(passes[0], 50)),
+            "retrieval_cold_ms_p95": float(np.percentile(passes[0], 95))}
 
 
 @dataclass
@@ -156,9 +166,9 @@ def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
                   sentences=[], sentence_vectors=np.zeros((0, dim), np.float32))
     index.save(folder)
     build_s = time.perf_counter() - started
-    p50, p95 = retrieval_ms(index, cfg, syn.queries)
+    latency = retrieval_ms(index, cfg, syn.queries)
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    return {"store": "faiss", "build_s": build_s, "retrieval_ms_p50": p50, "retrieval_ms_p95": p95,
+    return {"store": "faiss", "build_s": build_s, **latency,
             "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
             "dense": type(index.dense).__name__, "index": index}
 
@@ -176,11 +186,10 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool 
         build_s, reused = float(stored["build_s"]), True
     else:
         build_s, reused = load_postgres(store, syn, cfg, dim), False
-    p50, p95 = retrieval_ms(store, cfg, syn.queries)
+    latency = retrieval_ms(store, cfg, syn.queries)
     size = store.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-    return {"store": "postgres", "build_s": build_s, "reused": reused, "retrieval_ms_p50": p50,
-            "retrieval_ms_p95": p95, "memory_mb": server_uss_mb(store), "disk_mb": size / 2**20,
-            "dense": store.dense_index(), "index": store}
+    return {"store": "postgres", "build_s": build_s, "reused": reused, **latency, "memory_mb": server_uss_mb(store),
+            "disk_mb": size / 2**20, "dense": store.dense_index(), "index": store}
 
 
 def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
@@ -248,12 +257,12 @@ def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print, stores=(
 
 def format_table(results: list[dict], chunks: int, cpu: str) -> str:
     lines = [f"stores at {chunks:,} synthetic chunks ({cpu})",
-             f"{'store':<10}{'dense':<33}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'dense ms':>10}{'lex ms':>8}"
+             f"{'store':<10}{'dense':<33}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'cold p50':>9}{'dense ms':>10}{'lex ms':>8}"
              f"{'lex p95':>9}{'dense R@10':>11}{'lex R@k':>9}{'memory MB':>11}{'disk MB':>9}"]
     for r in results:
         mem = f"{r['memory_mb']:.0f}" if r["memory_mb"] is not None else "-"
         lines.append(f"{r['store']:<10}{r['dense']:<33}{r['build_s']:>9.1f}{r['retrieval_ms_p50']:>9.1f}"
-                     f"{r['retrieval_ms_p95']:>9.1f}{r['dense_ms_p50']:>10.1f}{r['lexical_ms_p50']:>8.1f}"
+                     f"{r['retrieval_ms_p95']:>9.1f}{r['retrieval_cold_ms_p50']:>9.1f}{r['dense_ms_p50']:>10.1f}{r['lexical_ms_p50']:>8.1f}"
                      f"{r['lexical_ms_p95']:>9.1f}{r['dense_recall_at_10']:>11.3f}{r['lexical_recall_at_k']:>9.3f}"
                      f"{mem:>11}{r['disk_mb']:>9.0f}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.bench_store import run, synthetic_corpus
+from qa.bench_store import format_table, run, synthetic_corpus
 from qa.store import base_manifest
 from qa.store_postgres import PostgresStore, ivfflat_lists, ivfflat_probes
 
@@ -73,6 +73,8 @@ def test_bench_reuse_measures_a_loaded_store_without_loading_it_again(tmp_path: 
     assert not first["reused"] and first["dense_recall_at_10"] == 1.0 and first["lexical_recall_at_k"] > 0.9
     again = run(300, DIM, uri, cfg, log=lambda _: None, stores=("postgres",), reuse=True)[0]
     assert again["reused"] and again["build_s"] == first["build_s"]
+    assert again["retrieval_cold_ms_p50"] > 0 and again["retrieval_ms_p50"] > 0
+    assert "postgres  exact" in format_table([again], 300, "cpu")
     assert again["dense_recall_at_10"] == 1.0 and again["lexical_recall_at_k"] == first["lexical_recall_at_k"]
     other = run(400, DIM, uri, cfg, log=lambda _: None, stores=("postgres",), reuse=True)[0]
     assert not other["reused"]  # another corpus: loaded
