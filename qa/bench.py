@@ -726,6 +726,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --stores: an existing PostgreSQL with pgvector (default: a private pgserver)")
     parser.add_argument("--only", choices=("faiss", "postgres"), default=None,
                         help="with --stores: measure one store only (the FAISS HNSW build took 488 s at 100k chunks here)")
+    parser.add_argument("--pg-dir", type=Path, default=None, metavar="DIR",
+                        help="with --stores: the private pgserver's data folder, kept after the run "
+                             "(default: a temporary one, removed)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --stores: if the PostgreSQL store already holds this synthetic corpus "
+                             "(same size and seed), measure it without loading it again")
     parser.set_defaults(func=main)
 
 
@@ -740,7 +746,7 @@ def main(args: argparse.Namespace) -> int:
 
         path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-stores.json")
         stores = (args.only,) if args.only else ("faiss", "postgres")
-        return bench_store.main(scale_chunks, args.store_uri, path, stores)
+        return bench_store.main(scale_chunks, args.store_uri, path, stores, args.reuse, args.pg_dir)
     try:
         load_config(args.config)
         select_questions(load_gold(GOLD_FILE), args.questions)

@@ -7,7 +7,8 @@ length, impact) made by our own ``qa.lexical.doc_tokens`` so CJK and Arabic toke
 in the FAISS store, and ``qa_terms`` (term, document frequency), kept by each add.
 
 - Dense: inner product of unit vectors (``<#>``), exact (sequential scan) up to
-  ``qa.index.HNSW_ABOVE`` chunks, an HNSW index above it, as the FAISS store does.
+  ``qa.index.HNSW_ABOVE`` chunks, an HNSW index above it, as the FAISS store does; a bulk load
+  of more than IVFFLAT_ABOVE chunks gets an IVFFlat index instead (its HNSW build is too slow).
 - Lexical: BM25 computed in SQL with bm25s's "lucene" formula and K1/B (qa.lexical), so both
   stores give the same scores (float64 here, float32 in bm25s: equal ranks up to near-ties),
   reading at most TOP_POSTINGS postings per query term (exact below that; see _BM25).
@@ -36,6 +37,29 @@ from .types import Chunk, Document, DocumentInfo
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
 HNSW_BUILD_MEMORY_MB = 8192
 
+# The dense index is made once, by the add that takes the store over HNSW_ABOVE chunks: HNSW
+# (then kept up to date row by row) unless that add leaves more than IVFFLAT_ABOVE chunks (a
+# bulk load), which gets IVFFlat: k-means lists, each query scanning the `probes` lists nearest
+# to it. Measured here (2 shared cores, pgvector 0.6.2, 768-d clustered synthetic vectors of
+# qa.bench_store, leader + 1 parallel worker; recall@10 against exact inner product, 50 queries):
+#   100k  HNSW m 16, ef_construction 80: build 119 s; ef_search 96: recall 1.000, 6.6 ms
+#   100k  IVFFlat 100 lists: build 6 s; 16 probes: 0.834, 17.6 ms (lists coarser than the
+#         clusters); 316 lists: 9 s; 8 probes: 0.906, 2.9 ms; 32: 0.946, 11.6 ms
+#   200k  IVFFlat 447 lists: 17 s, 16 probes: 0.964, 9.9 ms; 1,000 lists: 43 s; 1 probe to 32:
+#         1.000, 2.0 to 8.5 ms (lists about as fine as the corpus's 2,000 clusters)
+#   200k  HNSW m 16, ef_construction 80: build 268 s; ef_search 96: recall 0.940, 8.3 ms
+#   1M    IVFFlat 1,000 lists, 10 probes: the whole bulk load (COPY, postings indexed, IVFFlat,
+#         VACUUM) 383 s; recall 1.000, 13.9 ms p50 (qa bench --stores --large)
+# The graph build grew 2.25x for 2x the rows: extrapolated, ~30 minutes at 1M on this machine
+# (not run; and lower recall at the same ef_search), where IVFFlat's grows as rows x lists. The
+# probes are a share of the lists, 10x what the clustered synthetic corpus needs for recall 1.0
+# at 200k (1 probe): real embeddings are less cleanly clustered. The lists are fixed at build
+# time: a store grown far past its bulk load scans longer lists (REINDEX INDEX
+# qa_chunks_ivfflat re-clusters).
+IVFFLAT_ABOVE = 500_000
+IVFFLAT_ROWS_PER_LIST = 1000  # lists = chunks / this at build time (pgvector's advice up to 1M rows)
+IVFFLAT_PROBED = 0.01  # share of the lists a query scans (ivfflat.probes)
+
 _TABLES = ("qa_terms", "qa_postings", "qa_sentences", "qa_chunks", "qa_docs", "qa_meta")
 
 # Lexical search reads, for each query term, only its `top_postings` (TOP_POSTINGS) postings of
@@ -51,7 +75,9 @@ _TABLES = ("qa_terms", "qa_postings", "qa_sentences", "qa_chunks", "qa_docs", "q
 # terms or its partial score is not among the RESCORED best: a chunk whose common terms are each
 # no more frequent in it than in thousands of others, so each adds a small (low-idf) amount;
 # and lexical hits vote at lexical_weight 0.05 in the fused ranking.
-# Measured on 1M synthetic chunks (qa.bench_store Zipf texts, 3-token queries): MEASURED
+# Measured on 1M synthetic chunks (qa.bench_store Zipf texts, 3-token queries, 50 queries, 2
+# shared cores): recall 0.907 of the top 30 against bm25s's exact top 30; 25.6 ms p50, 34.4 ms p95
+# with the postings in memory (28 / 52 ms right after the load).
 TOP_POSTINGS = 3000
 RESCORED = 1000
 
@@ -94,7 +120,8 @@ BULK_ABOVE = 10_000
 
 # The table layout this module reads and writes (in the manifest): a store made by an older
 # layout is stale, so it is rebuilt rather than read with the wrong queries.
-LAYOUT = 2
+# 3: qa_chunks_doc (chunks by article); IVFFlat above IVFFLAT_ABOVE.
+LAYOUT = 3
 
 
 def impact(tf: int, length: int, avgdl: float) -> float:
@@ -103,6 +130,14 @@ def impact(tf: int, length: int, avgdl: float) -> float:
     the order only decides which postings are read first, and avgdl drifts slowly once a store
     holds more than a few articles."""
     return tf / (tf + K1 * (1 - B + B * length / avgdl))
+
+
+def ivfflat_lists(rows: int) -> int:
+    return max(1, rows // IVFFLAT_ROWS_PER_LIST)
+
+
+def ivfflat_probes(lists: int) -> int:
+    return max(1, min(lists, round(lists * IVFFLAT_PROBED)))
 
 
 def redact(uri: str) -> str:
@@ -119,15 +154,18 @@ def _document(data: dict) -> Document:
 
 
 class PostgresStore:
-    def __init__(self, uri: str, top_postings: int = TOP_POSTINGS, bulk_above: int = BULK_ABOVE):
+    def __init__(self, uri: str, top_postings: int = TOP_POSTINGS, bulk_above: int = BULK_ABOVE,
+                 hnsw_above: int = HNSW_ABOVE, ivfflat_above: int = IVFFLAT_ABOVE):
         """`top_postings`: postings read per query term (TOP_POSTINGS); `bulk_above`: chunks in
-        one add into an empty store from which postings are indexed after loading (BULK_ABOVE).
-        Small values are for tests of the truncation and of the bulk path."""
+        one add into an empty store from which postings are indexed after loading (BULK_ABOVE);
+        `hnsw_above`, `ivfflat_above`: the dense index's thresholds (HNSW_ABOVE, IVFFLAT_ABOVE).
+        Small values are for tests of the truncation, the bulk path and the dense indexes."""
         import psycopg
 
         if top_postings < 1:
             raise StoreError(f"top_postings must be at least 1, not {top_postings}")
         self.uri, self.top_postings, self.bulk_above = uri, top_postings, bulk_above
+        self.hnsw_above, self.ivfflat_above = hnsw_above, ivfflat_above
         self._lock = threading.RLock()
         try:
             self.conn = psycopg.connect(uri, autocommit=True, connect_timeout=10)
@@ -142,6 +180,7 @@ class PostgresStore:
         register_vector(self.conn)  # numpy arrays in and out, binary on the wire
         self.conn.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}")
         self._dim = self._read_dim()
+        self._set_probes()
 
     def close(self) -> None:
         self.conn.close()
@@ -152,6 +191,25 @@ class PostgresStore:
             return None
         row = self.conn.execute("SELECT manifest->>'dim' FROM qa_meta").fetchone()
         return int(row[0]) if row else None
+
+    def _set_probes(self) -> None:
+        """ivfflat.probes for this store's IVFFlat index: IVFFLAT_PROBED of its lists."""
+        row = self.conn.execute("SELECT reloptions FROM pg_class WHERE relname = 'qa_chunks_ivfflat'").fetchone()
+        lists = [int(o.split("=")[1]) for o in (row[0] or []) if o.startswith("lists=")] if row else []
+        if lists:
+            self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists[0])}")
+
+    def dense_index(self) -> str:
+        """The dense index in use: 'exact', 'hnsw' or 'ivfflat (lists L, probes P)'."""
+        rows = self._rows("SELECT c.relname, c.reloptions FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                          "WHERE i.indrelid = 'qa_chunks'::regclass AND c.relname IN ('qa_chunks_hnsw', 'qa_chunks_ivfflat')")
+        if not rows:
+            return "exact"
+        name, options = rows[0]
+        if name == "qa_chunks_hnsw":
+            return "hnsw"
+        lists = int(next(o for o in options if o.startswith("lists=")).split("=")[1])
+        return f"ivfflat (lists {lists}, probes {ivfflat_probes(lists)})"
 
     @contextlib.contextmanager
     def reading(self):
@@ -171,6 +229,7 @@ class PostgresStore:
             self._dim = self._read_dim()
             if self._dim is None:
                 return []
+            self._set_probes()
         with self._lock:
             return self.conn.cursor(binary=binary).execute(sql, params).fetchall()
 
@@ -262,8 +321,8 @@ class PostgresStore:
         store's counters and term frequencies are written once at the end (a row updated once
         per article in one transaction leaves a chain of versions every later read walks: at
         10,000 articles that made the load quadratic). A large batch into an empty store loads
-        the postings before indexing them, and builds the HNSW index once when it crosses
-        HNSW_ABOVE (bulk loads)."""
+        the postings before indexing them, and builds the dense index once when it crosses
+        hnsw_above (see IVFFLAT_ABOVE)."""
         import psycopg
 
         if self._dim is None:
@@ -285,8 +344,8 @@ class PostgresStore:
                     self.conn.execute(_POSTINGS_IMPACT)
                     self.conn.execute("ANALYZE qa_postings")  # per-term statistics for _BM25's plans
                 self._commit_counts(counts)
-                if int(meta[0]) <= HNSW_ABOVE < counts.chunks:
-                    self._create_hnsw()
+                if int(meta[0]) <= self.hnsw_above < counts.chunks:
+                    self._create_dense_index(counts.chunks)
         except psycopg.errors.UniqueViolation as err:  # a concurrent writer added it first
             raise DuplicateError(f"this article is already indexed ({err.diag.message_detail})") from None
 
@@ -299,6 +358,20 @@ class PostgresStore:
 
     def _claim_count(self) -> int:
         return int(self.conn.execute("SELECT n_chunks FROM qa_meta").fetchone()[0])
+
+    def _create_dense_index(self, rows: int) -> None:
+        if rows <= self.ivfflat_above:
+            self._create_hnsw()
+            return
+        # k-means (Elkan's) on a sample of 50 rows a list, all in maintenance_work_mem: the sample
+        # and two sets of centres, and a lower bound per sample and centre (pgvector's ivfbuild.c;
+        # 348 MB at 1,000 lists of 768-d), then every row is assigned to its nearest list
+        lists = ivfflat_lists(rows)
+        need_mb = int((4 * (self._dim or 0) * 52 * lists + 4 * 51 * lists * lists) * 1.25 / 2**20) + 64
+        self.conn.execute(f"SET LOCAL maintenance_work_mem = '{max(256, min(need_mb, HNSW_BUILD_MEMORY_MB))}MB'")
+        self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_ivfflat ON qa_chunks "
+                          f"USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})")
+        self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists)}")
 
     def _create_hnsw(self) -> None:
         """pgvector builds the graph in memory while it fits in maintenance_work_mem and much more
@@ -440,4 +513,6 @@ def _schema(dim: int) -> list[str]:
         *([f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]
           if dim <= 1900 else []),
         "CREATE INDEX qa_sentences_doc ON qa_sentences (doc_id, pos)",
+        # an article's chunks (context(), documents()): without it each read scanned all chunks
+        "CREATE INDEX qa_chunks_doc ON qa_chunks (doc_id, pos)",
     ]
