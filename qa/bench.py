@@ -66,7 +66,8 @@ SCALE_NOISE = 0.5  # norm of the noise added to a unit chunk vector (cosine to i
 MIN_RETRIEVAL_SAMPLES = 40
 
 KEYS = ("ttft_s_p50", "ttft_s_p95", "answer_s_p50", "answer_s_p95", "retrieval_ms_p50", "retrieval_ms_p95",
-        "query_embed_ms_p50", "query_embed_ms_p95", "sources_s_p50", "sources_s_p95", "cold_start_s", "index_build_s", "index_add_s", "decode_tok_s", "peak_rss_mb")
+        "query_embed_ms_p50", "query_embed_ms_p95", "sources_s_p50", "sources_s_p95", "cold_start_s",
+        "index_build_s", "index_add_s", "decode_tok_s", "peak_rss_mb")
 SCALE_KEYS = ("chunks", "build_s", "retrieval_ms_p50", "retrieval_ms_p95", "rss_mb")
 
 # (name, path of the value in the result, "<=" or ">=", limit): the speed issue's targets (query
@@ -412,14 +413,15 @@ def measure_index(cfg: Config, embedder, log: Callable[[str], None]) -> dict:
             "add_source": source.id, "add_chars": len(text), "add_chunks": added}
 
 
-def measure_retrieval(retrieve: Callable[[str], object], questions: list[str]) -> list[float]:
-    """Seconds per call of `retrieve`, over the questions repeated to ≥ MIN_RETRIEVAL_SAMPLES calls."""
+def time_calls(call: Callable[[str], object], questions: list[str]) -> list[float]:
+    """Seconds per call of `call` (retrieval, query embedding), over the questions repeated to
+    ≥ MIN_RETRIEVAL_SAMPLES calls."""
     passes = max(1, math.ceil(MIN_RETRIEVAL_SAMPLES / len(questions)))
     times = []
     for _ in range(passes):
         for q in questions:
             started = time.perf_counter()
-            retrieve(q)
+            call(q)
             times.append(time.perf_counter() - started)
     return times
 
@@ -428,8 +430,8 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
     """Stream every question through `assistant`; TTFT, answer time, decode speed, prompt sizes."""
     from .types import Answer, SourcesFound, TextDelta
 
-    retrieval = measure_retrieval(assistant.retrieve, [q["question"] for q in questions])
-    embedding = measure_retrieval(lambda q: assistant.embedder.embed_queries([q]), [q["question"] for q in questions])
+    retrieval = time_calls(assistant.retrieve, [q["question"] for q in questions])
+    embedding = time_calls(lambda q: assistant.embedder.embed_queries([q]), [q["question"] for q in questions])
     tap = install_tap(assistant.generator)
     rows = []
     try:
@@ -534,9 +536,9 @@ def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, lo
     big, build_s = synthetic_index(index, n)
     gc.collect()
     retriever = Retriever(big, embedder, cfg)
-    full = measure_retrieval(lambda q: retriever.search(q), questions)
+    full = time_calls(lambda q: retriever.search(q), questions)
     vectors = {q: retriever.query_vector(q) for q in questions}
-    search_only = measure_retrieval(lambda q: retriever.search(q, vector=vectors[q]), questions)
+    search_only = time_calls(lambda q: retriever.search(q, vector=vectors[q]), questions)
     rss = current_rss_mb()
     r50, r95 = p50_p95(full, 1000)
     s50, s95 = p50_p95(search_only, 1000)
@@ -725,7 +727,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store-uri", default=None, metavar="URI",
                         help="with --stores: an existing PostgreSQL with pgvector (default: a private pgserver)")
     parser.add_argument("--only", choices=("faiss", "postgres"), default=None,
-                        help="with --stores: measure one store only (the FAISS HNSW build took 488 s at 100k chunks here)")
+                        help="with --stores: measure one store only (FAISS's HNSW build took 741 s at 1M chunks here)")
     parser.add_argument("--pg-dir", type=Path, default=None, metavar="DIR",
                         help="with --stores: the private pgserver's data folder, kept after the run "
                              "(default: a temporary one, removed)")

@@ -35,7 +35,7 @@ from .store import StoreError, manifest_staleness
 from .types import Chunk, Document, DocumentInfo
 
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
-HNSW_BUILD_MEMORY_MB = 8192
+BUILD_MEMORY_MB = 8192  # cap of maintenance_work_mem for a dense index build (the server's RAM is unknown here)
 
 # The dense index is made once, by the add that takes the store over HNSW_ABOVE chunks: HNSW
 # (then kept up to date row by row) unless that add leaves more than IVFFLAT_ABOVE chunks (a
@@ -192,24 +192,27 @@ class PostgresStore:
         row = self.conn.execute("SELECT manifest->>'dim' FROM qa_meta").fetchone()
         return int(row[0]) if row else None
 
-    def _set_probes(self) -> None:
-        """ivfflat.probes for this store's IVFFlat index: IVFFLAT_PROBED of its lists."""
+    def _ivfflat_lists(self) -> int | None:
+        """The number of lists of this store's IVFFlat index (None: it has none)."""
         row = self.conn.execute("SELECT reloptions FROM pg_class WHERE relname = 'qa_chunks_ivfflat'").fetchone()
         lists = [int(o.split("=")[1]) for o in (row[0] or []) if o.startswith("lists=")] if row else []
-        if lists:
-            self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists[0])}")
+        return lists[0] if lists else None
+
+    def _set_probes(self) -> None:
+        """ivfflat.probes for this store's IVFFlat index: IVFFLAT_PROBED of its lists."""
+        with self._lock:
+            lists = self._ivfflat_lists()
+            if lists:
+                self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists)}")
 
     def dense_index(self) -> str:
         """The dense index in use: 'exact', 'hnsw' or 'ivfflat (lists L, probes P)'."""
-        rows = self._rows("SELECT c.relname, c.reloptions FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                          "WHERE i.indrelid = 'qa_chunks'::regclass AND c.relname IN ('qa_chunks_hnsw', 'qa_chunks_ivfflat')")
-        if not rows:
-            return "exact"
-        name, options = rows[0]
-        if name == "qa_chunks_hnsw":
-            return "hnsw"
-        lists = int(next(o for o in options if o.startswith("lists=")).split("=")[1])
-        return f"ivfflat (lists {lists}, probes {ivfflat_probes(lists)})"
+        with self._lock:
+            lists = self._ivfflat_lists()
+            hnsw = self.conn.execute("SELECT to_regclass('qa_chunks_hnsw') IS NOT NULL").fetchone()[0]
+        if lists:
+            return f"ivfflat (lists {lists}, probes {ivfflat_probes(lists)})"
+        return "hnsw" if hnsw else "exact"
 
     @contextlib.contextmanager
     def reading(self):
@@ -356,31 +359,29 @@ class PostgresStore:
                           "ON CONFLICT (term) DO UPDATE SET df = qa_terms.df + excluded.df",
                           (list(counts.df), list(counts.df.values())))
 
-    def _claim_count(self) -> int:
-        return int(self.conn.execute("SELECT n_chunks FROM qa_meta").fetchone()[0])
-
     def _create_dense_index(self, rows: int) -> None:
         if rows <= self.ivfflat_above:
-            self._create_hnsw()
+            self._create_hnsw(rows)
             return
         # k-means (Elkan's) on a sample of 50 rows a list, all in maintenance_work_mem: the sample
         # and two sets of centres, and a lower bound per sample and centre (pgvector's ivfbuild.c;
         # 348 MB at 1,000 lists of 768-d), then every row is assigned to its nearest list
         lists = ivfflat_lists(rows)
-        need_mb = int((4 * (self._dim or 0) * 52 * lists + 4 * 51 * lists * lists) * 1.25 / 2**20) + 64
-        self.conn.execute(f"SET LOCAL maintenance_work_mem = '{max(256, min(need_mb, HNSW_BUILD_MEMORY_MB))}MB'")
+        self._build_memory(int((4 * (self._dim or 0) * 52 * lists + 4 * 51 * lists * lists) * 1.25 / 2**20) + 64)
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_ivfflat ON qa_chunks "
                           f"USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})")
         self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists)}")
 
-    def _create_hnsw(self) -> None:
+    def _build_memory(self, need_mb: int) -> None:
+        """maintenance_work_mem for this transaction's index build: what it needs, 256 MB to BUILD_MEMORY_MB."""
+        self.conn.execute(f"SET LOCAL maintenance_work_mem = '{max(256, min(need_mb, BUILD_MEMORY_MB))}MB'")
+
+    def _create_hnsw(self, rows: int) -> None:
         """pgvector builds the graph in memory while it fits in maintenance_work_mem and much more
         slowly on disk after that; its size is about the vectors plus HNSW_M * 2 neighbours of
         ~10 bytes each on the base layer (1M x 768: ~3.5 GB, over the 2 GB it had before).
-        Capped at HNSW_BUILD_MEMORY_MB (the server's memory is not known here)."""
-        rows = self._claim_count()
-        need_mb = int(rows * (4 * (self._dim or 0) + HNSW_M * 2 * 10 + 100) * 1.25 / 2**20)
-        self.conn.execute(f"SET LOCAL maintenance_work_mem = '{max(256, min(need_mb, HNSW_BUILD_MEMORY_MB))}MB'")
+        Capped at BUILD_MEMORY_MB (the server's memory is not known here)."""
+        self._build_memory(int(rows * (4 * (self._dim or 0) + HNSW_M * 2 * 10 + 100) * 1.25 / 2**20))
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw (embedding vector_ip_ops) "
                           f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
 
