@@ -203,11 +203,16 @@ def test_browser_question_shows_answer_with_linked_highlighted_source(server, tm
             expect(status).to_be_visible(timeout=60_000)
             box = page.locator("#qa-question textarea")
             waited = re.search(r"Loading models… (\d+) s", status.inner_text())
-            if waited and int(waited.group(1)) <= 10:  # loading takes ≥ 20 s, so this is still loading:
-                # a question gets a polite refusal, and the page stays responsive
+            if waited:  # asked while the status says loading: the page stays responsive, and the reply is
+                # the polite refusal when the question arrives before the models are ready (they now
+                # load in ~6 s, so it may also arrive after them and be answered: either reply, never none)
                 box.fill("Why did John Schulman leave OpenAI?")
                 page.locator("#qa-ask").click()
-                expect(page.locator("#qa-chat .qa-notice").last).to_contain_text("still loading", timeout=60_000)
+                page.wait_for_function("() => document.querySelector('#qa-chat .qa-notice') || "
+                                       "document.body.innerText.includes('Answered in')", timeout=300_000)
+                notices = page.locator("#qa-chat .qa-notice")
+                if notices.count():
+                    expect(notices.last).to_contain_text("still loading")
             expect(page.locator("#qa-status .qa-status.ready")).to_contain_text("Ready", timeout=900_000)
             page.locator("#qa-clear").click()
             expect(page.locator("#qa-chat .qa-notice")).to_have_count(0, timeout=30_000)
