@@ -80,12 +80,12 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from qa.assistant import Assistant, clean_history
+from qa.answering.assistant import Assistant, clean_history
 from qa.config import load_config
-from qa.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
-from qa.generate import GenerationError
-from qa.lang import name as language_name
-from qa.store import Store, documents_of
+from qa.text.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
+from qa.models.generator import GenerationError
+from qa.text.lang import name as language_name
+from qa.store.base import Store, documents_of
 from qa.types import Answer, DocumentInfo, SourcesFound
 
 log = logging.getLogger("qa.ui")

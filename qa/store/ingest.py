@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import SUFFIXES, CorpusError, DuplicateError
+from qa.text.corpus import SUFFIXES, CorpusError, DuplicateError
 
 
 @dataclass
@@ -63,8 +63,8 @@ class StoreWriter:
     def add_document(self, name: str, data: bytes) -> str:
         import re
 
-        from .corpus import decode, make_document
-        from .store import add_article
+        from qa.text.corpus import decode, make_document
+        from qa.store.base import add_article
 
         stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
         if Path(name).suffix.lower() not in SUFFIXES:
