@@ -16,7 +16,10 @@ LANGS = {"en", "de", "zh", "ar"}
 SPLITS = {"dev", "test"}
 TAGS = {
     "cross-lingual", "multi-article", "number", "date", "name", "follow-up",
-    "unanswerable", "tempting", "why", "who", "what",
+    "unanswerable", "tempting", "why", "who", "what", "when", "how-much", "list",
+    # one question asking two things; "partly-unanswerable": the articles answer only one of them
+    # (answerable, with only that part's facts; the ideal answer says the other is not stated)
+    "two-part", "partly-unanswerable",
 }
 REQUIRED = {
     "id": str,
@@ -224,6 +227,9 @@ def test_tag_consistency(items, doc_langs):
         assert ("unanswerable" in tags) == (not it["answerable"]), f"{it['id']}: unanswerable tag mismatch"
         if "tempting" in tags:
             assert "unanswerable" in tags, f"{it['id']}: tempting items must be unanswerable"
+        if "partly-unanswerable" in tags:
+            assert "two-part" in tags and it["answerable"], (
+                f"{it['id']}: partly-unanswerable items are answerable two-part questions")
         assert ("follow-up" in tags) == (it["follows"] is not None), f"{it['id']}: follow-up tag mismatch"
         if it["answerable"]:
             gold_langs = {doc_langs[d] for d in it["gold_docs"]}
