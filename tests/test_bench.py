@@ -102,7 +102,7 @@ def test_select_questions_spread_deterministic_and_mixed():
     assert chosen == bench.select_questions(gold, 20)
     assert len({q["id"] for q in chosen}) == 20
     assert Counter(q["lang"] for q in chosen) == {"en": 5, "de": 5, "zh": 5, "ar": 5}
-    assert any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 14
+    assert any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 12  # about a third of the gold questions are unanswerable
     assert not any(q["follows"] for q in chosen)
     assert [q["lang"] for q in bench.select_questions(gold, 2)] == ["en", "de"]
 
