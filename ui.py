@@ -80,7 +80,9 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from qa.answering.assistant import Assistant, clean_history
+from qa.answering.assistant import Assistant
+from qa.answering.inputs import clean_history
+from qa.text.markers import RENDERED
 from qa.config import load_config
 from qa.text.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
 from qa.models.generator import GenerationError
@@ -107,7 +109,6 @@ _SEARCHED = {
     "zh": ("文章中没有答案", "已检索 {n} 篇文章："),
     "ar": ("لا توجد إجابة في المقالات", "تم البحث في {n} مقالات:"),
 }
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def esc(text: Any) -> str:
@@ -219,7 +220,7 @@ def answer_html(answer: Answer, turn: int, docs: list[DocumentInfo]) -> str:
             return m.group(0)
         return (f'<a class="qa-cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>')
 
-    body = _MARKER.sub(link, esc(answer.text)).replace("\n", "<br>")
+    body = RENDERED.sub(link, esc(answer.text)).replace("\n", "<br>")
     return f'<div class="qa-answer" dir="auto">{body}</div>'
 
 

@@ -19,7 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _ask(args) -> int:
-    from qa.answering.assistant import Assistant, clean_question
+    from qa.answering.assistant import Assistant
+    from qa.answering.inputs import clean_question
     from qa.config import load_config
     from qa.models.generator import GenerationError
 
@@ -69,7 +70,7 @@ def _index(args) -> int:
     from qa.store.faiss_index import load_or_build
 
     cfg = load_config()
-    if cfg.store != "faiss":
+    if cfg.store.engine != "faiss":
         return _index_store(cfg, args)
     if args.add:
         from qa.answering.assistant import Assistant
@@ -95,7 +96,7 @@ def _index_store(cfg, args) -> int:
         report = ingest(StoreWriter(store, embedder, cfg), Path(args.add))
         print(report.summary())
         return 1 if report.errors else 0
-    print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in the {cfg.store} store")
+    print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in the {cfg.store.engine} store")
     return 0
 
 

@@ -73,7 +73,7 @@ class Chunk:
     sentences: tuple[tuple[int, int], ...]  # absolute offsets of its sentences
 
 
-@dataclass
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with its fused and dense scores."""
 
@@ -123,8 +123,10 @@ class Citation:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
+    """The assistant's answer to one question: built once, at the end of qa.answering."""
+
     question: str
     text: str
     citations: list[Citation]

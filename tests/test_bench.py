@@ -171,7 +171,7 @@ def test_synthetic_index_is_searchable_through_the_retriever():
     assert all(c.text == c.text.strip() and c.text for c in big.chunks)
     assert {c.lang for c in big.chunks} == {"de", "en"}
     cfg = load_config()
-    hits = Retriever(big, None, cfg).search("Anthropic alignment", vector=small.vectors[3])
+    hits = Retriever(big, None, cfg.retrieval).search("Anthropic alignment", vector=small.vectors[3])
     assert 1 <= len(hits) <= cfg.top_k
     assert hits[0].dense > 0.5  # the noisy copies of chunk 3 are found first
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from qa.answering.assistant import Assistant
-from qa.answering.cite import abstain_text
+from qa.answering.pipeline import Pipeline
+from qa.answering.refusal import abstain_text
 from qa.types import Answer, Reason
 
 from conftest import HashEmbedder, tmp_config
@@ -40,8 +41,13 @@ def assistant(tmp_path: Path) -> Assistant:
     return a
 
 
+def from_evidence(assistant: Assistant, question: str, best, before: Answer) -> Answer:
+    pipeline = Pipeline(assistant.cfg, assistant.store, assistant.embedder, assistant._generator)
+    return pipeline.from_evidence(question, "en", best, before)
+
+
 def refused(question: str, lang: str) -> Answer:
-    return Answer(question, abstain_text(lang), [], [], True, lang, {}, ["the model found no answer"],
+    return Answer(question, abstain_text(lang), [], [], True, lang, notes=["the model found no answer"],
                   abstain_reason=Reason.MODEL_REFUSED)
 
 
@@ -58,7 +64,7 @@ def test_a_sentence_in_the_askers_language_is_quoted_and_cited(assistant):
     assistant._generator = ScriptedGenerator()  # must not be called
     best = best_sentence(assistant, "310 million")
     question = "How much did the tram line cost?"
-    answer = assistant._from_evidence(question, "en", best, assistant.store, refused(question, "en"))
+    answer = from_evidence(assistant, question, best, refused(question, "en"))
     assert not answer.abstained and answer.from_evidence
     assert "310 million euros" in answer.text and answer.text.endswith("[1].")
     assert [c.chunk_id for c in answer.citations] == [best.chunk.id]
@@ -78,7 +84,7 @@ def test_another_language_is_translated_then_checked(assistant):
     # the scripted "translation" keeps the sentence's words: the fake embedder compares trigrams
     assistant._generator = ScriptedGenerator(best.chunk.text)
     question = "How much did the tram line cost?"
-    answer = assistant._from_evidence(question, "en", best, assistant.store, refused(question, "en"))
+    answer = from_evidence(assistant, question, best, refused(question, "en"))
     [request] = assistant._generator.requests
     assert request[-1]["content"].startswith("Translate into English:") and "310 million" in request[-1]["content"]
     assert not answer.abstained and "310 million" in answer.text
@@ -89,5 +95,5 @@ def test_a_translation_that_changes_a_number_is_not_an_answer(assistant):
     best = as_german(best_sentence(assistant, "310 million"))
     assistant._generator = ScriptedGenerator(best.chunk.text.replace("310 million", "370 million"))
     before = refused("How much did the tram line cost?", "en")
-    answer = assistant._from_evidence(before.question, "en", best, assistant.store, before)
+    answer = from_evidence(assistant, before.question, best, before)
     assert answer is before and answer.abstained  # the checks caught it: still "the articles don't say"

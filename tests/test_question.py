@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.cite import join_answers
+from qa.answering.join import join_answers
 from qa.text.question import split_question
 from qa.types import Answer, Citation
 

@@ -17,7 +17,8 @@ import pytest
 import qa
 import qa.answering.assistant
 from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config, tree
-from qa.answering.assistant import Assistant, clean_question
+from qa.answering.assistant import Assistant
+from qa.answering.inputs import clean_question
 from qa.config import MAX_QUESTION_CHARS
 from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
 from qa.store.faiss_index import load_or_build

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.answering.retrieve import DUPLICATE_COSINE, diversify, fit_budget, rrf
+from qa.answering.retrieve import diversify, fit_budget, rrf
+from qa.config import RetrievalSettings
+
+DUPLICATE_COSINE = RetrievalSettings().duplicate_cosine
 from qa.types import Chunk, Passage
 
 
@@ -55,16 +58,16 @@ VECTORS = _unit(
 
 def test_diversify_drops_near_duplicates():
     assert float(VECTORS[0] @ VECTORS[1]) >= DUPLICATE_COSINE
-    assert diversify([0, 1, 2, 3, 4], VECTORS, limit=10) == [0, 2, 3, 4]
+    assert diversify([0, 1, 2, 3, 4], VECTORS, limit=10, threshold=DUPLICATE_COSINE) == [0, 2, 3, 4]
 
 
 def test_diversify_keeps_the_better_ranked_of_two_duplicates():
-    assert diversify([1, 0, 2], VECTORS, limit=10) == [1, 2]
+    assert diversify([1, 0, 2], VECTORS, limit=10, threshold=DUPLICATE_COSINE) == [1, 2]
 
 
 def test_diversify_stops_at_the_limit():
-    assert diversify([0, 1, 2, 3, 4], VECTORS, limit=2) == [0, 2]
-    assert diversify([0, 2, 3], VECTORS, limit=1) == [0]
+    assert diversify([0, 1, 2, 3, 4], VECTORS, limit=2, threshold=DUPLICATE_COSINE) == [0, 2]
+    assert diversify([0, 2, 3], VECTORS, limit=1, threshold=DUPLICATE_COSINE) == [0]
 
 
 def test_diversify_threshold():
@@ -73,7 +76,7 @@ def test_diversify_threshold():
 
 
 def test_diversify_empty_order():
-    assert diversify([], VECTORS, limit=4) == []
+    assert diversify([], VECTORS, limit=4, threshold=DUPLICATE_COSINE) == []
 
 
 def _passage(i: int, text: str) -> Passage:

@@ -25,7 +25,7 @@ from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config
 def both_stores(root: Path, pg_database, embedder) -> tuple:
     """The seed corpus under `root` built into a FAISS store and a PostgreSQL store."""
     faiss = load_or_build_store(tmp_config(root), embedder, log=lambda _: None)
-    pg = load_or_build_store(tmp_config(root, store="postgres", store_uri=pg_database()), embedder, log=lambda _: None)
+    pg = load_or_build_store(tmp_config(root, store__engine="postgres", store__uri=pg_database()), embedder, log=lambda _: None)
     return faiss, pg
 
 
@@ -78,7 +78,7 @@ def test_both_stores_refuse_a_duplicate_or_a_taken_name_before_adding(stores):
 
 def test_an_upload_through_the_postgres_store_is_persisted_and_not_added_twice(tmp_path, pg_database):
     copy_seeds(tmp_path / "seeds")
-    cfg = tmp_config(tmp_path, store="postgres", store_uri=pg_database())
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=pg_database())
     assistant = Assistant(cfg, log=lambda _: None)
     assistant._embedder = HashEmbedder()  # the tiny embedder: this test is about storing
     before = assistant.store.document_ids()
@@ -114,7 +114,7 @@ def pair(tmp_path_factory, built_root, pg_server):
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute("CREATE DATABASE pair")
     faiss = Assistant(tmp_config(root), log=lambda _: None)
-    pg = Assistant(tmp_config(root, store="postgres", store_uri=pg_server.replace("/postgres?", "/pair?", 1)),
+    pg = Assistant(tmp_config(root, store__engine="postgres", store__uri=pg_server.replace("/postgres?", "/pair?", 1)),
                    log=lambda _: None)
     pg._embedder = faiss.embedder  # one real embedder, loaded once
     yield faiss, pg

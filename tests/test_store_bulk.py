@@ -37,7 +37,7 @@ def synthetic(n: int) -> str:
 def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path, pg_database):
     copy_seeds(tmp_path / "seeds")
     uri = pg_database()
-    cfg = tmp_config(tmp_path, store="postgres", store_uri=uri, embed_model="test-hash")
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=uri, embed_model="test-hash")
     load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     seed_docs = open_store(cfg).document_ids()
     folder = tmp_path / "bulk"

@@ -41,7 +41,7 @@ def root(tmp_path: Path) -> Path:
 
 def config(store: str, root: Path, pg_database, **overrides):
     uri = pg_database() if store == "postgres" else None
-    return tmp_config(root, store=store, store_uri=uri, **overrides)
+    return tmp_config(root, store__engine=store, store__uri=uri, **overrides)
 
 
 def built(store: str, root: Path, pg_database, embedder=None):
@@ -82,7 +82,7 @@ def test_both_stores_rank_alike(root: Path, pg_database):
         qv = embedder.embed_queries([query])[0]
         same_ranking(pg.dense_search(qv, 20), faiss.dense_search(qv, 20), 1e-5)
         same_ranking(pg.lexical_search(query, 10_000), faiss.lexical_search(query, 10_000), 1e-4)
-        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg).search(query)] for s in (pg, faiss)]
+        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg.retrieval).search(query)] for s in (pg, faiss)]
         assert ids[0] == ids[1], query
 
 
@@ -104,7 +104,7 @@ def test_incremental_add_and_duplicates(kind: str, root: Path, pg_database):
     add_article(store, make_document("upload_solar", ARTICLE_DE), embedder, cfg)
     assert store.count() > before and "upload_solar" in store.document_ids()
     query = "Wie viele Module hat der Solarpark in Lindenau?"
-    hits = Retriever(store, embedder, cfg).search(query, k=3)
+    hits = Retriever(store, embedder, cfg.retrieval).search(query, k=3)
     assert any(p.doc_id == "upload_solar" for p in hits)
     added = store.count()
     with pytest.raises(DuplicateError, match="already indexed as upload_solar"):
@@ -129,14 +129,14 @@ def test_staleness(kind: str, root: Path, pg_database):
 
 
 def test_unreachable_postgres_is_a_clear_message(root: Path):
-    cfg = tmp_config(root, store="postgres", store_uri="postgresql://qa:secret@127.0.0.1:1/qa")
+    cfg = tmp_config(root, store__engine="postgres", store__uri="postgresql://qa:secret@127.0.0.1:1/qa")
     with pytest.raises(StoreError, match=r"127\.0\.0\.1:1/qa.*QA_STORE_URI") as err:
         open_store(cfg)
     assert "secret" not in str(err.value)
     with pytest.raises(StoreError, match="QA_STORE_URI"):
-        open_store(tmp_config(root, store="postgres"))
+        open_store(tmp_config(root, store__engine="postgres"))
     with pytest.raises(StoreError, match="unknown store"):
-        open_store(tmp_config(root, store="sqlite"))
+        open_store(tmp_config(root, store__engine="sqlite"))
 
 
 WRITER = """
@@ -146,7 +146,7 @@ from pathlib import Path
 from conftest import HashEmbedder, tmp_config
 from qa.store.ingest import StoreWriter, ingest
 from qa.store.base import open_store
-cfg = tmp_config(Path({base!r}), store={kind!r}, store_uri={uri!r})
+cfg = tmp_config(Path({base!r}), store__engine={kind!r}, store__uri={uri!r})
 ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), Path({folder!r}), progress=False)
 """
 
@@ -160,7 +160,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
     base_docs = len(store.document_ids())
     script = WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind,
-                           uri=cfg.store_uri, folder=str(folder))
+                           uri=cfg.store.uri, folder=str(folder))
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:

@@ -21,11 +21,11 @@ from conftest import HashEmbedder, copy_seeds, tmp_config
 def seed_store(tmp_path: Path, pg_database):
     """The seed corpus in a PostgreSQL store, its chunk texts and their document frequencies."""
     copy_seeds(tmp_path / "seeds")
-    cfg = tmp_config(tmp_path, store="postgres", store_uri=pg_database())
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=pg_database())
     store = load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     texts = [c.text for c in store.chunks_at(list(range(store.count())))]
     df = Counter(t for text in texts for t in set(doc_tokens(text)))
-    return cfg.store_uri, texts, df
+    return cfg.store.uri, texts, df
 
 
 def test_scores_and_order_equal_bm25s_on_the_seed_corpus(seed_store):

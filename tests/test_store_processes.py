@@ -34,7 +34,7 @@ while True:
         rows = list(range(store.count()))
         docs = store.document_ids()
         chunks = store.chunks_at(rows)
-        hits = Retriever(store, embedder, cfg).search("Lindenau plant modules homes report", k=4)
+        hits = Retriever(store, embedder, cfg.retrieval).search("Lindenau plant modules homes report", k=4)
         per_doc = {}
         for c in chunks:
             per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
@@ -57,7 +57,7 @@ def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": pg_database(),
            "QA_EMBED_MODEL": "test-hash", "QA_SEEDS_DIR": str(tmp_path / "seeds"),
            "QA_UPLOADS_DIR": str(tmp_path / "uploads"), "QA_INDEX_DIR": str(tmp_path / "index")}
-    cfg = tmp_config(tmp_path, store="postgres", store_uri=env["QA_STORE_URI"], embed_model="test-hash")
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=env["QA_STORE_URI"], embed_model="test-hash")
     load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     before = open_store(cfg).document_ids()
     folder = tmp_path / "incoming"

@@ -21,39 +21,58 @@ from dataclasses import replace
 
 import numpy as np
 
+from qa.answering.find import Found
+from qa.answering.retrieve import fit_budget
+from qa.config import EvidenceSettings
+from qa.store.base import Store
 from qa.text.chunking import weight
 from qa.text.lang import distance
-from qa.store.base import Store
-from qa.types import Chunk, Document, Passage
+from qa.types import Chunk, Document, Evidence, Passage
 
 
-def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,
-           limit: int, duplicate_cosine: float, context: bool = False, margin: float | None = None,
-           redundancy: float = 0.0, lang: str | None = None) -> list[Passage]:
-    """The evidence sentences for a question: best first, at most `limit`, within `budget`
-    weighted characters (the best one always), no two saying the same thing. A sentence whose
-    cosine is more than `margin` below the best one's is left out (None: no margin). With
-    `redundancy` > 0 the next sentence is the one with the highest cosine minus `redundancy` ×
-    its cosine to the closest sentence already chosen (maximal marginal relevance). Of two
-    translations of one sentence, the one closer to the reader's language `lang` is given (see
-    _choose). The candidates are every sentence of the articles the passages come from, read
+def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], settings: EvidenceSettings,
+           duplicate_cosine: float, lang: str | None = None) -> list[Passage]:
+    """The evidence sentences for a question: best first, at most `settings.sentences`, within
+    `settings.budget` weighted characters (the best one always), no two saying the same thing
+    (cosine ≥ `duplicate_cosine` across articles). A sentence whose cosine is more than
+    `settings.margin` below the best one's is left out (None: no margin). With
+    `settings.redundancy` > 0 the next sentence is the one with the highest cosine minus
+    redundancy × its cosine to the closest sentence already chosen (maximal marginal relevance).
+    Of two translations of one sentence, the one closer to the reader's language `lang` is given
+    (see _choose). The candidates are every sentence of the articles the passages come from, read
     from the store with their vectors in one state (Store.sentences_of)."""
     with store.reading():
         units, vectors = store.sentences_of(list(dict.fromkeys(p.doc_id for p in passages)))
         if not units:
             return []
         scores = np.max(np.stack([vectors @ q for q in query_vectors]), axis=0)
-        floor = float(scores.max()) - margin if margin is not None else -np.inf
+        floor = float(scores.max()) - settings.margin if settings.margin is not None else -np.inf
         open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
-        chosen = _choose(units, open_, scores, vectors, budget, limit, duplicate_cosine, redundancy, lang)
-        docs = {d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)} if context else {}
+        chosen = _choose(units, open_, scores, vectors, settings, duplicate_cosine, lang)
+        docs = ({d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)}
+                if settings.context else {})
     picked = set(chosen)
-    return [Passage(chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if context else units[j],
+    return [Passage(chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if settings.context else units[j],
                     score=float(scores[j]), dense=float(scores[j])) for j in chosen]
 
 
-def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: np.ndarray, budget: float,
-            limit: int, duplicate_cosine: float, redundancy: float, lang: str | None) -> list[int]:
+def gather(store: Store, found: Found, settings: EvidenceSettings, duplicate_cosine: float, lang: str) -> Evidence:
+    """What the generator is given for one question: the best sentences of the retrieved
+    articles (or, with `settings.sentences` 0, the retrieved passages within the budget), and
+    the single closest sentence (the answer of last resort)."""
+    vectors = list(found.query_vectors)
+    if settings.sentences:
+        given = select(store, found.passages, vectors, settings, duplicate_cosine, lang)
+        best = given[:1]  # the best sentence always goes in first
+    else:
+        given = fit_budget(found.passages, settings.budget)
+        one = replace(settings, budget=0, sentences=1, margin=None, redundancy=0.0)
+        best = select(store, found.passages, vectors, one, duplicate_cosine, lang)
+    return Evidence(found.passages, given, best[0] if best else None, found.relevance)
+
+
+def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: np.ndarray,
+            settings: EvidenceSettings, duplicate_cosine: float, lang: str | None) -> list[int]:
     """Positions of the chosen sentences, in the order chosen.
 
     A translation in another article (cosine ≥ `duplicate_cosine`) is not given twice. When it
@@ -63,10 +82,11 @@ def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: n
     English answer from an Arabic sentence while the German one was retrieved too). Within one
     article neighbours are never translations, and they embed alike (each with the one before
     it): both stay."""
+    budget, limit = settings.budget, settings.sentences
     chosen: list[int] = []
     used = 0.0
     while open_ and len(chosen) < limit:
-        j = _next(open_, scores, vectors, chosen, redundancy)
+        j = _next(open_, scores, vectors, chosen, settings.redundancy)
         open_.remove(j)
         size = weight(units[j].text)
         twin = next((k for k in chosen if units[k].doc_id != units[j].doc_id

@@ -1,22 +1,21 @@
-"""Retrieval: dense (FAISS) + lexical (BM25), fused by reciprocal rank, then diversified.
+"""Retrieval: dense + lexical (BM25) ranks of a store's chunks, fused by reciprocal rank, then
+diversified.
 
 Diversification keeps a passage out of the final list when it says the same thing as one
-already chosen: a translation of it (000 and 001 are one article in German and Arabic) or an
-overlapping neighbour. "Same thing" is judged on the chunk vectors already in the index
-(cosine ≥ DUPLICATE_COSINE), so nothing is embedded at query time but the question.
+already chosen: a translation of it (two articles can be one report in two languages) or an
+overlapping neighbour. "Same thing" is judged on the chunk vectors already in the store (cosine
+≥ RetrievalSettings.duplicate_cosine), so nothing is embedded at query time but the question.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from qa.text.chunking import weight
-from qa.config import Config
+from qa.config import RetrievalSettings
 from qa.models.embedder import Embedder
 from qa.store.base import Store
+from qa.text.chunking import weight
 from qa.types import Passage
-
-DUPLICATE_COSINE = 0.82
 
 
 def rrf(rankings: list[list], k: int = 60, weights: list[float] | None = None) -> dict:
@@ -29,7 +28,8 @@ def rrf(rankings: list[list], k: int = 60, weights: list[float] | None = None) -
     return scores
 
 
-def diversify(order: list[int], vectors: np.ndarray, limit: int, threshold: float = DUPLICATE_COSINE) -> list[int]:
+def diversify(order: list[int], vectors: np.ndarray, limit: int, threshold: float) -> list[int]:
+    """The first `limit` of `order` of which no two are `threshold` close or closer."""
     chosen: list[int] = []
     for i in order:
         if all(float(vectors[i] @ vectors[j]) < threshold for j in chosen):
@@ -54,38 +54,39 @@ def fit_budget(passages: list[Passage], budget: float) -> list[Passage]:
 
 
 class Retriever:
-    """Ranks the chunks of a store (qa.store.Store: the FAISS Index or the Postgres store)."""
+    """Ranks the chunks of a store (qa.store: FAISS or PostgreSQL)."""
 
-    def __init__(self, index: "Store", embedder: Embedder, cfg: Config):
-        self.index, self.embedder, self.cfg = index, embedder, cfg
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalSettings):
+        self.store, self.embedder, self.settings = store, embedder, settings
 
     def query_vector(self, query: str) -> np.ndarray:
         return self.embedder.embed_queries([query])[0]
 
     def search(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Passage]:
-        k = k or self.cfg.top_k
-        store = self.index
+        k = k or self.settings.top_k
+        store = self.store
         if not store.count():
             return []
         qv = self.query_vector(query) if vector is None else vector
         with store.reading():  # one state of the store for the whole retrieval
             return self._search(store, query, qv, k)
 
-    def _search(self, store: "Store", query: str, qv: np.ndarray, k: int) -> list[Passage]:
-        rankings = [[i for i, _ in store.dense_search(qv, self.cfg.dense_k)]]
+    def _search(self, store: Store, query: str, qv: np.ndarray, k: int) -> list[Passage]:
+        s = self.settings
+        rankings = [[i for i, _ in store.dense_search(qv, s.dense_k)]]
         weights = [1.0]
-        if self.cfg.use_lexical:
-            rankings.append([i for i, _ in store.lexical_search(query, self.cfg.lexical_k)])
-            weights.append(self.cfg.lexical_weight)
-        fused = rrf(rankings, self.cfg.rrf_k, weights)
+        if s.use_lexical:
+            rankings.append([i for i, _ in store.lexical_search(query, s.lexical_k)])
+            weights.append(s.lexical_weight)
+        fused = rrf(rankings, s.rrf_k, weights)
         order = sorted(fused, key=lambda i: (-fused[i], i))
         vectors = store.vectors_at(order) if order else np.zeros((0, len(qv)), np.float32)
-        picked = diversify(list(range(len(order))), vectors, k, self.cfg.duplicate_cosine)
+        picked = diversify(list(range(len(order))), vectors, k, s.duplicate_cosine)
         chunks = store.chunks_at([order[j] for j in picked])
         cos = vectors[picked] @ qv if picked else np.zeros(0)
-        return [Passage(chunk=c, score=fused[order[j]], dense=float(s)) for c, j, s in zip(chunks, picked, cos)]
+        return [Passage(chunk=c, score=fused[order[j]], dense=float(sc)) for c, j, sc in zip(chunks, picked, cos)]
 
     def relevance(self, query_vector: np.ndarray) -> float:
         """Cosine of the best-matching chunk: how much the corpus has to say about the query."""
-        best = self.index.dense_search(query_vector, 1)
+        best = self.store.dense_search(query_vector, 1)
         return best[0][1] if best else -1.0

@@ -536,7 +536,7 @@ def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, lo
         "texts = recombined real sentences; nothing is embedded with the model)")
     big, build_s = synthetic_index(index, n)
     gc.collect()
-    retriever = Retriever(big, embedder, cfg)
+    retriever = Retriever(big, embedder, cfg.retrieval)
     full = time_calls(lambda q: retriever.search(q), questions)
     vectors = {q: retriever.query_vector(q) for q in questions}
     search_only = time_calls(lambda q: retriever.search(q, vector=vectors[q]), questions)

@@ -102,7 +102,7 @@ def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> d
     the store's pages in memory, the steady state of a server whose data fit in its RAM)."""
     from qa.answering.retrieve import Retriever
 
-    retriever = Retriever(store, None, cfg)
+    retriever = Retriever(store, None, cfg.retrieval)
     retriever.search(queries[0][0], vector=queries[0][1])  # warm: first-query costs (caches, plans) are not retrieval
     passes = []
     for _ in range(2):

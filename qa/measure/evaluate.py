@@ -504,8 +504,9 @@ def cited_texts(store, answer: dict | None) -> dict[str, str]:
 def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict], dict]:
     """Answer every item with one Assistant of configuration `name`; the scored items and a
     description of the run (config, index)."""
-    from qa.answering.assistant import Assistant, clean_question
-    from qa.answering.cite import abstain_text
+    from qa.answering.assistant import Assistant
+    from qa.answering.inputs import clean_question
+    from qa.answering.refusal import abstain_text
     from qa.store.base import documents_of
 
     cfg = load_config(name)
@@ -529,8 +530,8 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
         try:
             question = clean_question(item["question"])
             answer = assistant.answer(question, history).to_dict()
-            passages, _, _ = assistant.retrieve(question, history, k=RETRIEVAL_K)
-            ranked = distinct_docs(p.doc_id for p in passages)
+            found = assistant.retrieve(question, history, k=RETRIEVAL_K)
+            ranked = distinct_docs(p.doc_id for p in found.passages)
         except Exception as err:  # one broken item must not end the run; it is reported
             error = f"{err.__class__.__name__}: {err}"
         chunk_texts = cited_texts(store, answer)
@@ -541,17 +542,18 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
         results.append(result)
         status = "ok" if not result["failures"] else "; ".join(result["failures"])
         say(f"[{name}] {i}/{len(items)} {item['id']} {time.perf_counter() - started:.1f} s  {status}")
-    run_info = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+    run_info = {"config": cfg.to_dict(),
                 "index": {k: store.manifest.get(k) for k in ("created", "embed_model", "chunks")},
-                "min_relevance": assistant.min_relevance, "support_threshold": assistant.support_threshold}
+                "min_relevance": cfg.retrieval.min_relevance, "support_threshold": cfg.checks.support_threshold}
     return results, run_info
 
 
 def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
     """Measure the top-1 dense relevance of every item with the default configuration and
     write min_relevance to qa/calibration.json (other keys are kept)."""
-    from qa.answering import cite
-    from qa.answering.assistant import CALIBRATION_FILE, Assistant, calibration, clean_question
+    from qa.answering.assistant import Assistant
+    from qa.answering.inputs import clean_question
+    from qa.config import CALIBRATED, calibration, write_calibration
 
     assistant = Assistant(load_config("default"))
     rel: dict[str, float] = {}
@@ -573,20 +575,18 @@ def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
     data = calibration()
     data.update({
         "min_relevance": found["min_relevance"],
-        "support_threshold": data.get("support_threshold", cite.SUPPORT_THRESHOLD),
+        "support_threshold": data.get("support_threshold", CALIBRATED[("checks", "support_threshold")][1]),
         "source": f"dev split of {gold_path}, {len(items)} items, {time.strftime('%Y-%m-%d')}",
         "answerable_min": found["answerable_min"],
         "unanswerable_max": found["unanswerable_max"],
         "fallback_cosine": round(unanswerable_best + 0.02, 4),
         "evidence_unanswerable_max": round(unanswerable_best, 4),
     })
-    tmp = CALIBRATION_FILE.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(CALIBRATION_FILE)
+    path = write_calibration(data)
     say(f"min_relevance = {found['min_relevance']} (lowest answerable {found['answerable_min']}, highest "
         f"unanswerable {found['unanswerable_max']}; catches {found['unanswerable_caught']} of "
         f"{found['unanswerable']} unanswerable dev items before generation)")
-    say(f"written to {CALIBRATION_FILE}")
+    say(f"written to {path}")
     return data
 
 

@@ -129,18 +129,18 @@ def manifest_staleness(m: dict, cfg: Config, fingerprint: str, hashes: dict[str,
 
 def open_store(cfg: Config) -> WritableStore:
     """The store `cfg` names (QA_STORE), opened; raises StoreError saying what to fix."""
-    if cfg.store == "faiss":
+    if cfg.store.engine == "faiss":
         from qa.store.faiss_store import FaissStore
 
         return FaissStore(cfg.index_dir)
-    if cfg.store == "postgres":
-        if not cfg.store_uri:
+    if cfg.store.engine == "postgres":
+        if not cfg.store.uri:
             raise StoreError("QA_STORE=postgres needs QA_STORE_URI, e.g. "
                              "postgresql://user:password@host:5432/qa (a database with the pgvector extension)")
         from qa.store.postgres import PostgresStore
 
-        return PostgresStore(cfg.store_uri)
-    raise StoreError(f"unknown store {cfg.store!r} (QA_STORE); choose one of: {', '.join(STORES)}")
+        return PostgresStore(cfg.store.uri)
+    raise StoreError(f"unknown store {cfg.store.engine!r} (QA_STORE); choose one of: {', '.join(STORES)}")
 
 
 def documents_of(store: Store, doc_ids) -> dict[str, Document]:
@@ -175,7 +175,7 @@ def load_or_build_store(cfg: Config, embedder, rebuild: bool = False, log=None) 
 
     from qa.store.faiss_index import corpus_hashes, load_or_build, read_corpus
 
-    if cfg.store == "faiss":
+    if cfg.store.engine == "faiss":
         from qa.store.faiss_store import FaissStore
 
         return FaissStore(cfg.index_dir, load_or_build(cfg, embedder, rebuild=rebuild, log=log))

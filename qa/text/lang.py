@@ -12,6 +12,8 @@ import functools
 import re
 import unicodedata
 
+from qa.text.scripts import HAN, KANA
+
 NAMES = {
     "en": "English", "de": "German", "zh": "Chinese", "ar": "Arabic", "fr": "French",
     "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian",
@@ -86,7 +88,7 @@ def long_enough(part: str) -> bool:
     """Long enough to state or ask something on its own: three words, or four characters when
     it is written in Chinese or Japanese (no spaces between words). Decides where a sentence
     may be cut into clauses (qa.cite) and a question into parts (qa.question)."""
-    if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", part):
+    if re.search(f"[{KANA}{HAN}]", part):
         return len(re.sub(r"\W", "", part)) >= 4
     return len(re.findall(r"\w+", part)) >= 3
 

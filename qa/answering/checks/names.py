@@ -1,0 +1,55 @@
+"""Check `names`: every Latin-script name in a sentence must come from the passages or the question.
+
+A name the answer writes in another script or language than its evidence ("Google" for 谷歌,
+"Schulman" for 舒尔曼) is accepted when it is an alias of a word of the passages: close in
+meaning (embedding cosine ≥ CheckSettings.alias_cosine), or sounding alike (same consonant
+skeleton, qa.text.lang.sounds_alike) and at least CheckSettings.sound_alias_cosine close.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answering.checks.base import Context, Problem, State, Subject
+from qa.text.lang import sounds_alike
+from qa.text.names import names
+from qa.text.scripts import HAN
+from qa.types import Passage, Reason
+
+_HAN_RUN = re.compile(f"[{HAN}]+")
+_ALIAS_WORD = re.compile(f"[^\\W\\d_{HAN}][^\\W_{HAN}]+")
+
+
+def candidate_words(passages: list[Passage]) -> list[str]:
+    """The words of the passages a name may be an alias of (for Chinese, which has no spaces:
+    every 2–4 character window of a run of Han characters), sorted."""
+    words: set[str] = set()
+    for p in passages:
+        words.update(_ALIAS_WORD.findall(p.chunk.text))
+        for run in _HAN_RUN.findall(p.chunk.text):
+            words.update(run[i:i + n] for n in (2, 3, 4) for i in range(len(run) - n + 1))
+    return sorted(words)
+
+
+def untranslated(found: list[str], ctx: Context) -> list[str]:
+    """The names with no alias among the words of the passages."""
+    if not found:
+        return []
+    words = candidate_words(ctx.passages)
+    if not words:
+        return found
+    s = ctx.settings
+    sims = ctx.embedder.embed_queries(found) @ ctx.embedder.embed_documents(words).T
+    return [n for n, row in zip(found, sims) if float(row.max()) < s.alias_cosine and not any(
+        row[j] >= s.sound_alias_cosine and sounds_alike(n, w) for j, w in enumerate(words))]
+
+
+class NamesCheck:
+    name = "names"
+
+    def __call__(self, subject: Subject, ctx: Context, state: State) -> State | Problem:
+        haystack = ctx.haystack
+        unknown = untranslated([n for n in names(subject.claim.text, ctx.lang) if n.lower() not in haystack], ctx)
+        if unknown:
+            return Problem(Reason.NAME_NOT_IN_SOURCES, f"name not in the passages: {', '.join(unknown)}")
+        return state

@@ -1,0 +1,78 @@
+"""Repairs made to a draft sentence before it is checked (switched off with the checks, or by
+name: "repair_numbers" in CheckSettings.off):
+
+- a number whose digits match a passage's but whose magnitude is wrong (66亿 written as
+  "66 billion" instead of 6.6 billion) is rewritten from the passage's value;
+- a right number in another language's scale words ("32 Milliarden" in English) is written the
+  answer's way;
+- a year the model adds to a month the passages give without one ("in May 2021" for "5 月")
+  goes, the month stays.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.answering.claims import Claim
+from qa.text import numbers
+from qa.text.names import NAMED_NUMBER
+
+# "美元" after a number in a German answer, "Dollar" in a Chinese one: written the answer's way.
+_CURRENCY = re.compile(r"\s*(美元|US-Dollar\b|dollars\b|dollar\b|USD\b|دولار أمريكي|دولار)", re.IGNORECASE)
+_CURRENCY_WORD = {"en": " dollars", "de": " Dollar", "zh": "美元", "ar": " دولار"}
+
+# Month names of the languages answered in; Chinese writes the year before the month ("2021年5月").
+_MONTH_BEFORE = re.compile(
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januar|februar|märz|mai|juni|juli|oktober|dezember|يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|"
+    r"يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)[ ,]*$", re.IGNORECASE)
+_MONTH_AFTER_ZH = re.compile(r"^\s*年\s*(?=\d{1,2}\s*月)")
+
+
+def repair_numbers(claim: Claim, stated: list[list[float]], question_numbers: list[float], lang: str) -> Claim:
+    """The claim with its numbers repaired from the passages' values (`stated`: per passage)."""
+    every = [v for vs in stated for v in vs]
+    text = without_invented_years(claim.text, every + question_numbers, lang)
+    text = _magnitudes_from_passages(text, every, question_numbers, lang)
+    text = _in_own_scale_words(text, lang)
+    if text == claim.text:
+        return claim
+    # as the sentence was written: the language checks read that, not the repair
+    return Claim(text=text, cited=claim.cited, repaired=True, written=claim.text)
+
+
+def _magnitudes_from_passages(text: str, every: list[float], question_numbers: list[float], lang: str) -> str:
+    named = [(m.start(), m.end()) for m in NAMED_NUMBER.finditer(text)]
+    for start, end, value in reversed(numbers.spans(text, lang)):
+        if any(a <= start < b for a, b in named):
+            continue
+        if any(numbers.same(value, v) for v in every + question_numbers):
+            continue
+        candidates = {round(v, 6) for v in every
+                      if numbers.significant(v) == numbers.significant(value) and v >= 1000}
+        if len(candidates) == 1 and value >= 1000:
+            text = text[:start] + numbers.render(candidates.pop(), lang) + text[end:]
+    return text
+
+
+def _in_own_scale_words(text: str, lang: str) -> str:
+    for start, end, value in reversed(numbers.foreign_scales(text, lang)):
+        rest = text[end:]
+        currency = _CURRENCY.match(rest)
+        if currency and lang in _CURRENCY_WORD:
+            rest = _CURRENCY_WORD[lang] + rest[currency.end():]
+        text = text[:start] + numbers.render(value, lang) + rest
+    return text
+
+
+def without_invented_years(text: str, known: list[float], lang: str) -> str:
+    """The text without years that no passage states when they only date a month."""
+    for start, end, value in reversed(numbers.spans(text, lang)):
+        if not (1900 <= value <= 2100 and value == int(value)) or any(numbers.same(value, v) for v in known):
+            continue
+        before, after = text[:start], text[end:]
+        if _MONTH_BEFORE.search(before):
+            text = before.rstrip(" ,") + after
+        elif (zh := _MONTH_AFTER_ZH.match(after)):
+            text = before + after[zh.end():]
+    return text
