@@ -321,4 +321,5 @@ def load_config(name: str = "default", **overrides) -> Config:
     if name not in PRESETS:
         raise ValueError(f"unknown configuration {name!r}; choose one of: {', '.join(PRESETS)}")
     paths = {k: Path(v).expanduser() for k, v in overrides.items() if k.endswith("_dir") and v is not None}
-    return calibrated(Config().with_(name=name, **PRESETS[name], **{**overrides, **paths}))
+    # the preset first, then the caller's overrides (which win, also on the preset's own keys)
+    return calibrated(Config().with_(name=name, **PRESETS[name]).with_(**{**overrides, **paths}))

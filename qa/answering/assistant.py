@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
+from qa.answering import checks
 from qa.answering.evidence import gather
 from qa.answering.find import Found, find
 from qa.answering.inputs import clean_history, clean_question
@@ -39,6 +40,7 @@ from qa.types import Answer, Evidence, SourcesFound, StreamEvent, TextDelta
 class Assistant:
     def __init__(self, config: Config | None = None, log=None):
         self.cfg = calibrated(config or load_config())
+        checks.enabled(self.cfg.checks.off)  # a misspelt check name fails here, not after an answer
         self.log = log
         self._lock = threading.RLock()  # one index change at a time
         self._loading = {name: threading.Lock() for name in ("embedder", "store", "generator")}

@@ -69,9 +69,11 @@ def is_refusal(draft: str) -> bool:
 
 
 def may_be_refusal(start: str) -> bool:
-    """Whether the first characters of a streamed draft may still turn out to be NOT_FOUND
-    (they are held back until this is ruled out)."""
-    return len(start) < 10 and NOT_FOUND.startswith(start.strip()[:9])
+    """Whether the first characters of a streamed draft may still turn out to be NOT_FOUND in
+    any spelling is_refusal accepts ("NOT FOUND", "not_found"): they are held back until this is
+    ruled out, so a refusal is never shown as an answer."""
+    folded = re.sub(r"[\W_]+", "_", start).lstrip("_").upper()
+    return len(start) < 12 and NOT_FOUND.startswith(folded.rstrip("_"))
 
 
 def irrelevant(evidence: Evidence, min_relevance: float) -> bool:
