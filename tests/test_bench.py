@@ -17,6 +17,7 @@ import pytest
 
 from qa.measure import bench
 from qa.store.faiss_index import Index
+from qa.store.faiss_store import FaissStore
 from qa.answering.retrieve import Retriever
 from qa.config import load_config
 from qa.types import Chunk, Document
@@ -171,7 +172,7 @@ def test_synthetic_index_is_searchable_through_the_retriever():
     assert all(c.text == c.text.strip() and c.text for c in big.chunks)
     assert {c.lang for c in big.chunks} == {"de", "en"}
     cfg = load_config()
-    hits = Retriever(big, None, cfg).search("Anthropic alignment", vector=small.vectors[3])
+    hits = Retriever(FaissStore.over(big), None, cfg).search("Anthropic alignment", vector=small.vectors[3])
     assert 1 <= len(hits) <= cfg.top_k
     assert hits[0].dense > 0.5  # the noisy copies of chunk 3 are found first
 

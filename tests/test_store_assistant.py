@@ -17,7 +17,7 @@ import pytest
 
 from qa.answering.assistant import Assistant
 from qa.text.corpus import CorpusError, DuplicateError, make_document
-from qa.store.base import load_or_build_store
+from qa.store.build import load_or_build_store
 
 from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from qa.text.chunking import chunk_document
 from qa.text.corpus import make_document
-from qa.store.base import load_or_build_store, open_store
+from qa.store.build import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 

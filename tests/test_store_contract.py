@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.text.corpus import DuplicateError, make_document
-from qa.store.faiss_index import corpus_hashes
-from qa.store.ingest import StoreWriter, ingest
 from qa.answering.retrieve import Retriever
-from qa.store.base import StoreError, add_article, load_or_build_store, open_store
+from qa.store.base import StoreError
+from qa.store.build import ArticleWriter, load_or_build_store, open_store
+from qa.store.embedding import add_article
+from qa.store.ingest import ingest
+from qa.text.corpus import DuplicateError, corpus_dirs, corpus_hashes, make_document
 
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -61,7 +62,7 @@ def test_build_get_and_search(kind: str, root: Path, pg_database):
     assert store.count() > 100
     chunk = store.chunks_at([5])[0]
     assert store.unit(chunk.id) == chunk and store.unit("no-such-unit") is None
-    sentences = store.document_sentences(chunk.doc_id)
+    sentences = store.sentences_of([chunk.doc_id])[0]
     assert sentences and all(s.doc_id == chunk.doc_id for s in sentences)
     assert store.unit(sentences[0].id) == sentences[0]
     vec = store.vectors_at([5])[0]
@@ -69,7 +70,7 @@ def test_build_get_and_search(kind: str, root: Path, pg_database):
     hits = store.lexical_search(chunk.text, 5)
     assert hits and hits[0][0] == 5 and all(s > 0 for _, s in hits)
     assert store.lexical_search("xyzzy", 5) == []
-    assert store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg)) is None
+    assert store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg))) is None
 
 
 def test_both_stores_rank_alike(root: Path, pg_database):
@@ -117,15 +118,15 @@ def test_incremental_add_and_duplicates(kind: str, root: Path, pg_database):
 @pytest.mark.parametrize("kind", STORES)
 def test_staleness(kind: str, root: Path, pg_database):
     store, cfg = built(kind, root, pg_database)
-    hashes = corpus_hashes(cfg)
+    hashes = corpus_hashes(corpus_dirs(cfg))
     assert "another embedding model" in store.staleness(cfg, "some-other-model", hashes)
     changed = cfg.with_(chunk_max_chars=cfg.chunk_max_chars + 1)
     assert "chunker" in store.staleness(changed, HashEmbedder().fingerprint, hashes)
     first = sorted(cfg.seeds_dir.glob("*.txt"))[0]
     first.write_text(first.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
-    assert "corpus changed" in store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg))
+    assert "corpus changed" in store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg)))
     rebuilt = load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)  # rebuilt, then fresh
-    assert rebuilt.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg)) is None
+    assert rebuilt.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg))) is None
 
 
 def test_unreachable_postgres_is_a_clear_message(root: Path):
@@ -144,10 +145,10 @@ import sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEmbedder, tmp_config
-from qa.store.ingest import StoreWriter, ingest
-from qa.store.base import open_store
+from qa.store.build import ArticleWriter, open_store
+from qa.store.ingest import ingest
 cfg = tmp_config(Path({base!r}), store={kind!r}, store_uri={uri!r})
-ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), Path({folder!r}), progress=False)
+ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, Path({folder!r}), progress=False)
 """
 
 
@@ -171,7 +172,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the writer finished before it could be killed"
     assert_consistent(open_store(cfg))
-    report = ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), folder, progress=False)  # resume
+    report = ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, folder, progress=False)  # resume
     assert not report.errors and len(report.added) + len(report.duplicates) == n
     after = open_store(cfg)
     assert_consistent(after)
@@ -184,5 +185,5 @@ def assert_consistent(store) -> None:
     chunks = store.chunks_at(rows)
     assert len({c.id for c in chunks}) == len(rows)
     assert {c.doc_id for c in chunks} == store.document_ids()
-    assert all(store.document_sentences(d) for d in store.document_ids())
+    assert all(store.sentences_of([d])[0] for d in store.document_ids())
     assert store.vectors_at(rows).shape[0] == len(rows)

@@ -7,9 +7,9 @@ What is measured, and how (every number comes from the real models and the real 
   included) until warm_up returns. Models are on disk and the index is present (the bench loads
   the index in its own process first, so the child never builds it).
 - ``index_build_s``: the seed corpus indexed from scratch into a temporary directory (documents
-  read, chunked, every chunk embedded, FAISS + BM25 built, generation saved); models already loaded.
-  ``index_add_s``: one seed article, altered so it is not a duplicate, added with
-  ``Index.with_document`` and saved.
+  read, chunked, every chunk embedded, FAISS + BM25 built, generation saved: the store's build
+  path); models already loaded. ``index_add_s``: one seed article, altered so it is not a
+  duplicate, made, embedded and added (a new generation saved).
 - ``retrieval_ms_*``: ``Assistant.retrieve`` (query embedding + dense/lexical search + fusion).
   ``query_embed_ms_*``: the embedder alone, one question per call (``embed_queries([q])``).
 - ``sources_s_*``: from calling ``Assistant.stream`` to its SourcesFound event (what the UI shows
@@ -255,7 +255,7 @@ def synthetic_texts(chunk_sentences: list[list[str]], chunk_langs: list[str], n:
 
 
 def synthetic_index(index, n: int, noise: float = SCALE_NOISE, seed: int = 0):
-    """A qa.index.Index of n synthetic chunks derived from a real index (see module docstring);
+    """A qa.store.faiss_index.Index of n synthetic chunks derived from a real index (see module docstring);
     returns (index, build seconds). Only building the Index (FAISS + BM25) is timed."""
     from qa.store.faiss_index import Index
     from qa.types import Chunk
@@ -387,30 +387,31 @@ def measure_answers_in_fresh_process(config_name: str, questions: list[dict]) ->
 
 
 def measure_index(cfg: Config, embedder, log: Callable[[str], None]) -> dict:
-    """Build the seed corpus index from scratch into a temporary directory, then add one article."""
+    """Build the seed corpus index from scratch into a temporary directory (the store's build
+    path), then add one article (made, embedded, added, a new generation saved)."""
     from qa.text.corpus import make_document
-    from qa.store.faiss_index import Index, load_documents
+    from qa.store.build import load_or_build_store
+    from qa.store.embedding import add_article
 
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
-        tmp_cfg = cfg.with_(index_dir=Path(tmp) / "index", uploads_dir=Path(tmp) / "no-uploads")
+        tmp_cfg = cfg.with_(store="faiss", index_dir=Path(tmp) / "index", uploads_dir=Path(tmp) / "no-uploads")
         started = time.perf_counter()
-        docs = load_documents(tmp_cfg)
-        index = Index.build(docs, embedder, tmp_cfg, reuse=None)
-        index.save(tmp_cfg.index_dir)
+        store = load_or_build_store(tmp_cfg, embedder, log=lambda _: None)
         build_s = time.perf_counter() - started
-        log(f"index build: {len(index.docs)} articles, {len(index.chunks)} chunks in {build_s:.2f} s")
+        built = store.count()
+        docs = [store.document(d.id) for d in store.documents()]
+        log(f"index build: {len(docs)} articles, {built} chunks in {build_s:.2f} s")
 
         # a median-length seed article, altered so the duplicate check does not reject it
         source = sorted(docs, key=lambda d: len(d.text))[len(docs) // 2]
         text = source.text.rstrip() + "\n\n(Updated copy for the benchmark.)\n"
         started = time.perf_counter()
         doc = make_document("bench_added", text, str(Path(tmp) / "bench_added.txt"))
-        bigger = index.with_document(doc, embedder, tmp_cfg)
-        bigger.save(tmp_cfg.index_dir)
+        add_article(store, doc, embedder, tmp_cfg)
         add_s = time.perf_counter() - started
-        added = len(bigger.chunks) - len(index.chunks)
+        added = store.count() - built
         log(f"index add: {source.id} ({len(text):,} characters, {added} chunks) in {add_s:.2f} s")
-    return {"index_build_s": build_s, "index_add_s": add_s, "build_chunks": len(index.chunks),
+    return {"index_build_s": build_s, "index_add_s": add_s, "build_chunks": built,
             "add_source": source.id, "add_chars": len(text), "add_chunks": added}
 
 
@@ -527,7 +528,8 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
 
 def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, log: Callable[[str], None]) -> dict:
     """Retrieval latency through the real Retriever over a synthetic n-chunk index."""
-    from qa.store.faiss_index import HNSW_ABOVE
+    from qa.store.base import HNSW_ABOVE
+    from qa.store.faiss_store import FaissStore
     from qa.answering.retrieve import Retriever
 
     gc.collect()
@@ -536,7 +538,7 @@ def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, lo
         "texts = recombined real sentences; nothing is embedded with the model)")
     big, build_s = synthetic_index(index, n)
     gc.collect()
-    retriever = Retriever(big, embedder, cfg)
+    retriever = Retriever(FaissStore.over(big), embedder, cfg)
     full = time_calls(lambda q: retriever.search(q), questions)
     vectors = {q: retriever.query_vector(q) for q in questions}
     search_only = time_calls(lambda q: retriever.search(q, vector=vectors[q]), questions)
@@ -560,7 +562,7 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
               log: Callable[[str], None] | None = None) -> dict:
     """Every measurement, as the dict written to the JSON report."""
     from qa.answering.assistant import Assistant
-    from qa.store.faiss_index import load_or_build
+    from qa.store.build import load_or_build_store
 
     say = log or (lambda msg: print(f"[qa bench] {msg}", file=sys.stderr, flush=True))
     questions = select_questions(load_gold(GOLD_FILE), n_questions)
@@ -587,8 +589,8 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     naive = measure_answers_in_fresh_process("naive", questions)
 
     # the synthetic scale test grows the FAISS index itself (qa bench --stores compares engines)
-    scale = measure_scale(load_or_build(cfg, assistant.embedder), assistant.embedder, cfg, [q["question"] for q in questions],
-                          scale_chunks, say)
+    index = load_or_build_store(cfg.with_(store="faiss"), assistant.embedder).index
+    scale = measure_scale(index, assistant.embedder, cfg, [q["question"] for q in questions], scale_chunks, say)
 
     shared = {"cold_start_s": cold["cold_start_s"], "index_build_s": index_stats["index_build_s"],
               "index_add_s": index_stats["index_add_s"], "peak_rss_mb": peak}

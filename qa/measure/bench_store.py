@@ -125,7 +125,7 @@ class Truth:
 
 
 def ground_truth(syn: Synthetic, cfg: Config) -> Truth:
-    from qa.text.lexical import LexicalIndex
+    from qa.store.lexical import LexicalIndex
 
     dense = []
     for _, qv in syn.queries:
@@ -158,6 +158,7 @@ def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
 def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
     from qa.measure.bench import current_rss_mb
     from qa.store.faiss_index import Index
+    from qa.store.faiss_store import FaissStore
     from qa.store.base import base_manifest
 
     before = current_rss_mb()
@@ -166,11 +167,12 @@ def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
                   sentences=[], sentence_vectors=np.zeros((0, dim), np.float32))
     index.save(folder)
     build_s = time.perf_counter() - started
-    latency = retrieval_ms(index, cfg, syn.queries)
+    store = FaissStore.over(index)
+    latency = retrieval_ms(store, cfg, syn.queries)
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     return {"store": "faiss", "build_s": build_s, **latency,
             "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
-            "dense": type(index.dense).__name__, "index": index}
+            "dense": type(index.dense).__name__, "index": store}
 
 
 def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool = False, log=print) -> dict:
