@@ -123,8 +123,7 @@ def pair(tmp_path_factory, built_root, pg_server):
 
 def dev_questions() -> list[tuple[str, list[dict]]]:
     """The dev split of the gold set: (question, history) with a follow-up after its question."""
-    from qa.measure.bench import GOLD_FILE
-    from qa.measure.evaluate import load_gold, select
+    from qa.measure.gold import GOLD_FILE, load_gold, select
 
     items = select(load_gold(GOLD_FILE), "dev")
     asked = {it["id"]: it["question"] for it in items}
