@@ -57,8 +57,9 @@ def load_or_build_store(cfg: Config, embedder: Embedder, rebuild: bool = False, 
     with _build_lock:
         folders = corpus_dirs(cfg)
         store = open_store(cfg)
-        reason = "a rebuild was requested" if rebuild else \
-            store.staleness(cfg, embedder.fingerprint, corpus_hashes(folders))
+        reason = store.staleness(cfg, embedder.fingerprint, corpus_hashes(folders))
+        if rebuild and (reason is None or store.count()):  # an unreadable or empty store says why
+            reason = "a rebuild was requested"
         if reason is None:
             return store
         say(f"building the index: {reason}")
