@@ -156,7 +156,8 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     vector of the old model is reused."""
     cfg, embedder, index = built
     other = HashEmbedder(fingerprint="another-model", dim=24)
-    assert index.staleness(cfg, other.fingerprint, corpus_hashes(corpus_dirs(cfg))) == "it was built with another embedding model"
+    assert index.staleness(cfg, other.fingerprint, corpus_hashes(corpus_dirs(cfg))) \
+        == "it was built with another embedding model"
     messages: list[str] = []
     rebuilt = load_or_build_store(cfg, other, log=messages.append).index
     assert messages[0] == "building the index: it was built with another embedding model"

@@ -37,8 +37,8 @@ def embed_units(units: list[Chunk], docs: dict[str, Document], embedder: Embedde
     return np.stack([cache[k] for k in keys]).astype(np.float32), len(todo)
 
 
-def embed_article(doc: Document, embedder: Embedder, cfg: Config,
-                  cache: dict[str, np.ndarray] | None = None) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
+def embed_article(doc: Document, embedder: Embedder, cfg: Config, cache: dict[str, np.ndarray] | None = None
+                  ) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
     """One article's chunks and sentence units with their vectors (what add_document takes); a
     one-sentence chunk and its sentence unit embed the same text: embedded once. `cache` (empty
     by default) gains the vectors by unit_key: its growth is how many texts were embedded."""

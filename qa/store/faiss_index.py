@@ -120,7 +120,8 @@ class Index:
     def vector_cache(self, fingerprint: str) -> dict[str, np.ndarray]:
         """The vectors of this snapshot's chunks and sentences by unit_key, to be reused by a
         rebuild with the same embedder (empty for another model or embedding text)."""
-        if self.manifest.get("embed_fingerprint") != fingerprint or self.manifest.get("embed_text") != EMBED_TEXT_VERSION:
+        m = self.manifest
+        if m.get("embed_fingerprint") != fingerprint or m.get("embed_text") != EMBED_TEXT_VERSION:
             return {}
         cache = {unit_key(fingerprint, embedding_text(self.docs[c.doc_id], c)): self.vectors[i]
                  for i, c in enumerate(self.chunks) if c.doc_id in self.docs}
