@@ -281,7 +281,7 @@ def _check_after_kill(cfg, embedder, note: str) -> str:
     return "loaded"
 
 
-@pytest.mark.slow  # 16 rounds of a writer killed at random: ~90 s
+@pytest.mark.slow  # 16 rounds of a writer killed at random: ~50 s on a quiet machine
 def test_killed_writer_never_leaves_a_broken_index(corpus_root):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()

@@ -66,7 +66,6 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
     assert len(Index.load(root / "index").docs) == before + 3
 
 
-@pytest.mark.slow  # a subprocess killed midway, then the rest of 24 adds: ~12 s
 def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
     folder = root / "incoming"
     folder.mkdir()

@@ -23,7 +23,7 @@ from qa.store.build import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
-pytestmark = pytest.mark.slow  # 1,000 articles added, killed and resumed: 35 s to minutes
+pytestmark = pytest.mark.slow  # 1,000 articles added, killed and resumed: 14 s on a quiet machine, minutes on a busy one
 
 N = 1000
 WORDS = ("grid solar council harbour rail budget school river bridge clinic market museum tram "

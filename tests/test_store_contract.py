@@ -152,7 +152,6 @@ ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, Path({folder!r})
 """
 
 
-@pytest.mark.slow  # a writer subprocess killed midway, then the rest of 16 adds: ~10 s each
 @pytest.mark.parametrize("kind", STORES)
 def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, root: Path, pg_database):
     store, cfg = built(kind, root, pg_database)

@@ -52,7 +52,6 @@ def article(n: int) -> str:
             + f"\n\nDirector Hanna Vogt said plant {n} supplies {n * 13} homes.\n")
 
 
-@pytest.mark.slow  # two `qa` processes, 12 articles added while the other retrieves: ~10 s
 def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     copy_seeds(tmp_path / "seeds")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": pg_database(),
