@@ -27,8 +27,9 @@ test: models
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q
 
+# no models and nothing over ~10 s (`make test` runs everything)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not e2e and not browser"
+	$(BIN)/python -m pytest -q -m "not e2e and not browser and not slow"
 
 # held-out score: the test split, default configuration beside the comparison configurations
 eval: index

@@ -3,8 +3,8 @@
     qa ask "question" [--json]      answer one question
     qa index [--rebuild]            build the index if missing or stale (or always)
     qa models fetch | verify        download + verify the models / re-check their sha256
-    qa eval ...                     evaluate against the gold set (see qa.evaluate)
-    qa bench ...                    speed and memory benchmark (see qa.bench)
+    qa eval ...                     evaluate against the gold set (see qa.measure.evaluate)
+    qa bench ...                    speed and memory benchmark (see qa.measure.bench)
 """
 
 from __future__ import annotations
@@ -15,15 +15,22 @@ import os
 import sys
 from pathlib import Path
 
+from qa.answering.assistant import Assistant, clean_question
+from qa.config import load_config
+from qa.measure import bench, evaluate
+from qa.models.embedder import make_embedder
+from qa.models.generator import GenerationError
+from qa.models.weights import REGISTRY, ModelStore
+from qa.store.base import documents_of
+from qa.store.build import ArticleWriter, load_or_build_store
+from qa.store.ingest import ingest
+from qa.types import SourcesFound, TextDelta
+
+# read by the tokenizers library when it first parallelises (after these imports, which load no model)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _ask(args) -> int:
-    from qa.answering.assistant import Assistant
-    from qa.answering.inputs import clean_question
-    from qa.config import load_config
-    from qa.models.generator import GenerationError
-
     try:
         clean_question(args.question)
     except ValueError as err:
@@ -38,9 +45,6 @@ def _ask(args) -> int:
 
 
 def _answer(assistant, args) -> int:
-    from qa.store.base import documents_of
-    from qa.types import SourcesFound, TextDelta
-
     if args.json:
         print(json.dumps(assistant.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -65,45 +69,23 @@ def _answer(assistant, args) -> int:
 
 
 def _index(args) -> int:
-    from qa.config import load_config
-    from qa.models.embedder import make_embedder
-    from qa.store.faiss_index import load_or_build
-
+    """`qa index [--rebuild] [--add DIR]`, either store: built when missing or stale, then every
+    article under DIR added through the one add path (with FAISS the files are kept in the
+    uploads folder, from which the index is rebuilt; a shared PostgreSQL store keeps them itself)."""
     cfg = load_config()
-    if cfg.store.engine != "faiss":
-        return _index_store(cfg, args)
-    if args.add:
-        from qa.answering.assistant import Assistant
-        from qa.store.ingest import ingest
-
-        report = ingest(Assistant(cfg), Path(args.add))
-        print(report.summary())
-        return 1 if report.errors else 0
-    index = load_or_build(cfg, make_embedder(cfg), rebuild=args.rebuild)
-    print(f"index: {len(index.docs)} articles, {len(index.chunks)} chunks in {cfg.index_dir}")
-    return 0
-
-
-def _index_store(cfg, args) -> int:
-    """`qa index [--add DIR]` on a shared store (QA_STORE=postgres)."""
-    from qa.models.embedder import make_embedder
-    from qa.store.ingest import StoreWriter, ingest
-    from qa.store.base import load_or_build_store
-
     embedder = make_embedder(cfg)
     store = load_or_build_store(cfg, embedder, rebuild=args.rebuild)
     if args.add:
-        report = ingest(StoreWriter(store, embedder, cfg), Path(args.add))
+        writer = ArticleWriter(store, embedder, cfg, cfg.uploads_dir if cfg.store.engine == "faiss" else None)
+        report = ingest(writer.add, Path(args.add))
         print(report.summary())
         return 1 if report.errors else 0
-    print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in the {cfg.store.engine} store")
+    where = cfg.index_dir if cfg.store.engine == "faiss" else f"the {cfg.store.engine} store"
+    print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in {where}")
     return 0
 
 
 def _models(args) -> int:
-    from qa.config import load_config
-    from qa.models.weights import REGISTRY, ModelStore
-
     cfg = load_config()
     store = ModelStore(cfg.models_dir)
     failed = False
@@ -136,10 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["fetch", "verify"])
     p.set_defaults(func=_models)
 
-    from qa.measure import bench
-
-    from qa.measure import evaluate
-
     evaluate.add_arguments(sub.add_parser("eval", help="evaluate against a gold set"))
     bench.add_arguments(sub.add_parser("bench", help="measure speed and memory"))
 
@@ -149,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # a clear message instead of a traceback; QA_DEBUG=1 shows it
-        from qa.config import load_config
-
         if load_config().debug:
             raise
         print(f"qa: {err.__class__.__name__}: {err}", file=sys.stderr)

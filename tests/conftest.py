@@ -70,10 +70,11 @@ def corpus_root(tmp_path: Path) -> Path:
 def built_root(tmp_path_factory) -> Path:
     """A seeds copy with a real (EmbeddingGemma) index, built once per session. Tests that change
     it must copy it first (``real_root``). The real index/ is only read, as a head start: when it
-    fits the seeds copy it is reused; otherwise load_or_build rebuilds it here (~1 min)."""
+    fits the seeds copy it is reused; otherwise load_or_build_store rebuilds it here (~1 min)."""
     from qa.config import load_config  # noqa: F401  (imported here: collection stays light)
     from qa.models.embedder import make_embedder
-    from qa.store.faiss_index import Index, IndexError_, load_or_build
+    from qa.store.build import load_or_build_store
+    from qa.store.faiss_index import Index, IndexError_
 
     root = tmp_path_factory.mktemp("built")
     copy_seeds(root / "seeds")
@@ -86,7 +87,7 @@ def built_root(tmp_path_factory) -> Path:
     except (IndexError_, OSError):
         shutil.rmtree(root / "index", ignore_errors=True)
     cfg = tmp_config(root)
-    load_or_build(cfg, make_embedder(cfg))
+    load_or_build_store(cfg, make_embedder(cfg))
     return root
 
 

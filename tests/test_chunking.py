@@ -13,7 +13,7 @@ import pytest
 
 from qa.text.chunking import chunk_document, split_sentences, weight
 from qa.config import Config
-from qa.text.corpus import article_spans, load_corpus
+from qa.text.corpus import article_spans, read_corpus
 from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -32,7 +32,7 @@ def make_doc(text: str, lang: str, doc_id: str = "t") -> Document:
 
 @pytest.fixture(scope="module")
 def seed_docs() -> dict[str, Document]:
-    return {d.id[:3]: d for d in load_corpus(SEEDS)}
+    return {d.id[:3]: d for d in read_corpus([SEEDS])[0]}
 
 
 # -- sentence splitting -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.text.corpus import MAX_DOC_BYTES, CorpusError, article_spans, decode, load_corpus, make_document
+from qa.text.corpus import MAX_DOC_BYTES, CorpusError, article_spans, decode, make_document, read_corpus
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 LANGS = {"000": "de", "001": "ar", "002": "de", "003": "zh", "004": "de"}
@@ -17,7 +17,7 @@ LANGS = {"000": "de", "001": "ar", "002": "de", "003": "zh", "004": "de"}
 
 @pytest.fixture(scope="module")
 def docs():
-    return {d.id[:3]: d for d in load_corpus(SEEDS)}
+    return {d.id[:3]: d for d in read_corpus([SEEDS])[0]}
 
 
 def seed_text(prefix: str) -> str:
@@ -143,16 +143,16 @@ def test_document_without_article_text_is_refused():
         make_document("menu", "EnglishDeutschFrançaisEspañol中文\n\n")
 
 
-def test_load_corpus_of_an_empty_folder_is_refused(tmp_path):
+def test_read_corpus_of_an_empty_folder_is_refused(tmp_path):
     (tmp_path / "notes.json").write_text("{}")
     with pytest.raises(CorpusError, match="no .txt or .md"):
-        load_corpus(tmp_path)
+        read_corpus([tmp_path])
 
 
-def test_load_corpus_reads_md_and_txt(tmp_path):
+def test_read_corpus_reads_md_and_txt(tmp_path):
     shutil.copy(next(SEEDS.glob("004_*.txt")), tmp_path / "a.txt")
     (tmp_path / "b.md").write_text("\n".join(ARTICLE), encoding="utf-8")
-    assert [d.id for d in load_corpus(tmp_path)] == ["a", "b"]
+    assert [d.id for d in read_corpus([tmp_path])[0]] == ["a", "b"]
 
 
 # -- decode() -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.measure import evaluate as ev
+from qa.measure import gold, metrics, scoring, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("49", "Meta kaufte 49 % der Anteile [1]."),
 ])
 def test_variant_stated(variant, answer):
-    assert ev.variant_stated(variant, answer)
+    assert metrics.variant_stated(variant, answer)
 
 
 @pytest.mark.parametrize("variant, answer", [
@@ -39,47 +39,47 @@ def test_variant_stated(variant, answer):
     ("Princeton", "He was a professor [1]."),
 ])
 def test_variant_not_stated(variant, answer):
-    assert not ev.variant_stated(variant, answer)
+    assert not metrics.variant_stated(variant, answer)
 
 
 def test_facts_stated_needs_each_fact():
     facts = [["Microsoft", "微软"], ["OpenAI"]]
-    assert ev.facts_stated(facts, "Bubeck verlässt Microsoft und geht zu OpenAI [1].") == [True, True]
-    assert ev.facts_stated(facts, "毕贝克将离开微软 [1]。") == [True, False]
+    assert metrics.facts_stated(facts, "Bubeck verlässt Microsoft und geht zu OpenAI [1].") == [True, True]
+    assert metrics.facts_stated(facts, "毕贝克将离开微软 [1]。") == [True, False]
 
 
 def test_strip_markers():
-    assert ev.strip_markers("Er geht zu OpenAI [1][2]. Seit zehn Jahren [1, 3].") == \
+    assert metrics.strip_markers("Er geht zu OpenAI [1][2]. Seit zehn Jahren [1, 3].") == \
         "Er geht zu OpenAI. Seit zehn Jahren."
-    assert ev.strip_markers("他去了OpenAI【1】。") == "他去了OpenAI。"
+    assert metrics.strip_markers("他去了OpenAI【1】。") == "他去了OpenAI。"
 
 
 # --------------------------------------------------------------------------- retrieval
 
 def test_distinct_docs_keeps_rank_order():
-    assert ev.distinct_docs(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
+    assert metrics.distinct_docs(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
 
 
 def test_recall_at_k():
     ranked = ["x", "y", "g2", "z"]
-    assert ev.recall_at_k(ranked, {"g1", "g2"}, 1) == 0.0
-    assert ev.recall_at_k(ranked, {"g1", "g2"}, 3) == 1.0
-    assert ev.recall_at_k([], {"g1"}, 5) == 0.0
+    assert metrics.recall_at_k(ranked, {"g1", "g2"}, 1) == 0.0
+    assert metrics.recall_at_k(ranked, {"g1", "g2"}, 3) == 1.0
+    assert metrics.recall_at_k([], {"g1"}, 5) == 0.0
 
 
 def test_reciprocal_rank():
-    assert ev.reciprocal_rank(["g", "x"], {"g"}) == 1.0
-    assert ev.reciprocal_rank(["x", "y", "g"], {"g"}) == pytest.approx(1 / 3)
-    assert ev.reciprocal_rank(["x", "y"], {"g"}) == 0.0
+    assert metrics.reciprocal_rank(["g", "x"], {"g"}) == 1.0
+    assert metrics.reciprocal_rank(["x", "y", "g"], {"g"}) == pytest.approx(1 / 3)
+    assert metrics.reciprocal_rank(["x", "y"], {"g"}) == 0.0
 
 
 def test_ndcg_binary_relevance():
-    assert ev.ndcg_at_k(["g1", "g2", "x"], {"g1", "g2"}) == pytest.approx(1.0)
+    assert metrics.ndcg_at_k(["g1", "g2", "x"], {"g1", "g2"}) == pytest.approx(1.0)
     # one of two gold docs at rank 2: (1/log2 3) / (1 + 1/log2 3)
     expected = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
-    assert ev.ndcg_at_k(["x", "g1"], {"g1", "g2"}) == pytest.approx(expected)
-    assert ev.ndcg_at_k(["x", "y"], {"g1"}) == 0.0
-    assert ev.ndcg_at_k(["x"] * 10 + ["g1"], {"g1"}, k=10) == 0.0  # beyond the cut-off
+    assert metrics.ndcg_at_k(["x", "g1"], {"g1", "g2"}) == pytest.approx(expected)
+    assert metrics.ndcg_at_k(["x", "y"], {"g1"}) == 0.0
+    assert metrics.ndcg_at_k(["x"] * 10 + ["g1"], {"g1"}, k=10) == 0.0  # beyond the cut-off
 
 
 # --------------------------------------------------------------------------- citations
@@ -89,34 +89,34 @@ DOCS = {"d1": "Intro sentence. Bubeck joins OpenAI after ten years. Another sent
 
 
 def test_evidence_spans_locates_every_occurrence():
-    spans = ev.evidence_spans(["Bubeck joins OpenAI"], ["d1", "d2", "missing"], DOCS)
+    spans = metrics.evidence_spans(["Bubeck joins OpenAI"], ["d1", "d2", "missing"], DOCS)
     start = DOCS["d1"].index("Bubeck")
     assert spans == {"d1": [(start, start + len("Bubeck joins OpenAI"))]}
 
 
 def test_citation_overlap():
-    spans = ev.evidence_spans(["Bubeck joins OpenAI"], ["d1"], DOCS)
+    spans = metrics.evidence_spans(["Bubeck joins OpenAI"], ["d1"], DOCS)
     start = DOCS["d1"].index("Bubeck")
-    assert ev.citation_correct("d1", start + 5, start + 40, ["d1"], spans)       # overlaps
-    assert not ev.citation_correct("d1", 0, start, ["d1"], spans)               # ends where it starts
-    assert not ev.citation_correct("d2", start, start + 10, ["d1"], spans)      # not a gold doc
-    assert ev.overlaps((0, 5), (4, 9)) and not ev.overlaps((0, 5), (5, 9))
+    assert metrics.citation_correct("d1", start + 5, start + 40, ["d1"], spans)       # overlaps
+    assert not metrics.citation_correct("d1", 0, start, ["d1"], spans)               # ends where it starts
+    assert not metrics.citation_correct("d2", start, start + 10, ["d1"], spans)      # not a gold doc
+    assert metrics.overlaps((0, 5), (4, 9)) and not metrics.overlaps((0, 5), (5, 9))
 
 
 def test_citation_supports_accepts_another_sentence_stating_a_fact():
     facts = [["OpenAI"], ["zehn Jahre", "ten years"]]
-    assert ev.citation_supports("d1", "Er wechselt bald zu OpenAI.", ["d1"], facts)
-    assert not ev.citation_supports("d2", "Er wechselt bald zu OpenAI.", ["d1"], facts)   # not a gold doc
-    assert not ev.citation_supports("d1", "Der kleine Phi-1 debütierte.", ["d1"], facts)  # states no fact
+    assert metrics.citation_supports("d1", "Er wechselt bald zu OpenAI.", ["d1"], facts)
+    assert not metrics.citation_supports("d2", "Er wechselt bald zu OpenAI.", ["d1"], facts)   # not a gold doc
+    assert not metrics.citation_supports("d1", "Der kleine Phi-1 debütierte.", ["d1"], facts)  # states no fact
 
 
 def test_facts_covered_by_text_or_cross_lingual_gold_doc():
     facts = [["OpenAI"], ["ten years", "zehn Jahre"]]
     cited = [{"doc_id": "d1", "lang": "en", "text": "Bubeck joins OpenAI."}]
-    assert ev.facts_covered(facts, cited, ["d1"], "en") == [True, False]
+    assert metrics.facts_covered(facts, cited, ["d1"], "en") == [True, False]
     german = [{"doc_id": "d1", "lang": "de", "text": "Er ist seit einem Jahrzehnt dort."}]
-    assert ev.facts_covered(facts, german, ["d1"], "en") == [True, True]     # cross-lingual, gold doc
-    assert ev.facts_covered(facts, german, ["d2"], "en") == [False, False]   # cross-lingual, wrong doc
+    assert metrics.facts_covered(facts, german, ["d1"], "en") == [True, True]     # cross-lingual, gold doc
+    assert metrics.facts_covered(facts, german, ["d2"], "en") == [False, False]   # cross-lingual, wrong doc
 
 
 # --------------------------------------------------------------------------- abstention, latency
@@ -124,22 +124,22 @@ def test_facts_covered_by_text_or_cross_lingual_gold_doc():
 def test_abstention_metrics():
     answerable = [True, True, True, True, False, False]
     abstained = [False, False, False, True, True, False]
-    m = ev.abstention_metrics(answerable, abstained)
+    m = metrics.abstention_metrics(answerable, abstained)
     assert m["abstention_precision"] == pytest.approx(0.5)   # 1 of 2 abstentions was right
     assert m["abstention_recall"] == pytest.approx(0.5)      # 1 of 2 unanswerable caught
     assert m["false_abstention"] == pytest.approx(0.25)      # 1 of 4 answerable abstained
-    assert ev.abstention_metrics([True], [False])["abstention_precision"] is None
+    assert metrics.abstention_metrics([True], [False])["abstention_precision"] is None
 
 
 def test_percentile_interpolates():
-    assert ev.percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
-    assert ev.percentile([5.0], 95) == 5.0
-    assert ev.percentile([], 50) is None
-    assert ev.percentile(list(map(float, range(101))), 95) == pytest.approx(95.0)
+    assert stats.percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert stats.percentile([5.0], 95) == 5.0
+    assert stats.percentile([], 50) is None
+    assert stats.percentile(list(map(float, range(101))), 95) == pytest.approx(95.0)
 
 
 def test_calibrate_threshold_never_cuts_an_answerable_item():
-    found = ev.calibrate_threshold([0.61, 0.55, 0.72], [0.30, 0.52])
+    found = scoring.calibrate_threshold([0.61, 0.55, 0.72], [0.30, 0.52])
     assert found["min_relevance"] == pytest.approx(0.50)
     assert found["min_relevance"] <= found["answerable_min"] == 0.55
     assert found["unanswerable_max"] == 0.52 and found["unanswerable_caught"] == 1
@@ -159,26 +159,26 @@ def test_score_item_and_aggregate():
             "facts": [["OpenAI"]], "gold_docs": ["d1"], "evidence": ["Bubeck joins OpenAI after ten years."]}
     cit = {"n": 1, "doc_id": "d1", "chunk_id": "d1#0", "lang": "en", "start": start, "end": start + 20,
            "quote": DOCS["d1"][start:start + 20]}
-    good = ev.score_item(item, _answer("Bubeck is joining OpenAI [1].", [cit]), ["d1", "d2"], DOCS,
+    good = scoring.score_item(item, _answer("Bubeck is joining OpenAI [1].", [cit]), ["d1", "d2"], DOCS,
                          {"d1#0": DOCS["d1"]}, "The articles don't contain an answer to this question.")
     assert good["facts_ok"] and good["lang_ok"] and good["failures"] == []
     assert good["citations"][0]["correct"] and good["facts"][0]["covered"]
 
     unanswerable = {"id": "en-901", "question": "What is the capital of Australia?", "lang": "en",
                     "answerable": False}
-    answered = ev.score_item(unanswerable, _answer("Canberra is the capital [1].", [cit]), ["d1"], DOCS,
+    answered = scoring.score_item(unanswerable, _answer("Canberra is the capital [1].", [cit]), ["d1"], DOCS,
                              {}, "The articles don't contain an answer to this question.")
     assert answered["failures"] == ["answered an unanswerable question"]
 
-    removed = ev.score_item(item, _answer("The articles don't contain an answer to this question.", [],
+    removed = scoring.score_item(item, _answer("The articles don't contain an answer to this question.", [],
                                           abstained=True, removed=[("Bubeck joins OpenAI.", "number_not_in_sources")],
                                           reason="nothing_supported"),
                             ["d1"], DOCS, {}, "The articles don't contain an answer to this question.")
     assert not removed["facts_ok"] and removed["lang_ok"]  # the abstention is in English
     assert "verification removed a claim stating a gold fact" in removed["failures"]
 
-    m = ev.aggregate([good, answered, removed])
-    assert set(ev.METRIC_KEYS) <= set(m)
+    m = scoring.aggregate([good, answered, removed])
+    assert set(scoring.METRIC_KEYS) <= set(m)
     assert m["fact_accuracy"] == pytest.approx(0.5)
     assert m["recall@1"] == 1.0 and m["mrr"] == 1.0
     assert m["abstention_recall"] == 0.0 and m["false_abstention"] == pytest.approx(0.5)
@@ -192,7 +192,7 @@ def test_classify_failure_modes():
     abstain = "Die Artikel enthalten keine Antwort auf diese Frage."
 
     def failures(answer, retrieved=("d1",)):
-        return ev.score_item(item, answer, list(retrieved), DOCS, {}, abstain)["failures"]
+        return scoring.score_item(item, answer, list(retrieved), DOCS, {}, abstain)["failures"]
 
     assert failures(_answer(abstain, [], True, sources=["d2"], reason="model_refused"),
                     ["d2"]) == ["wrong retrieval"]
@@ -204,9 +204,9 @@ def test_classify_failure_modes():
 
 
 def test_target_met():
-    assert ev.target_met("fact_accuracy", 0.9) is True
-    assert ev.target_met("false_abstention", 0.1) is False
-    assert ev.target_met("mrr", 0.5) is None
+    assert scoring.target_met("fact_accuracy", 0.9) is True
+    assert scoring.target_met("false_abstention", 0.1) is False
+    assert scoring.target_met("mrr", 0.5) is None
 
 
 # --------------------------------------------------------------------------- gold file and CLI checks
@@ -214,17 +214,17 @@ def test_target_met():
 def test_load_gold_reports_the_bad_line(tmp_path):
     path = tmp_path / "gold.jsonl"
     path.write_text('{"id": "en-1", "question": "q", "lang": "en", "answerable": false}\n{oops\n')
-    with pytest.raises(ev.GoldError, match=r"gold.jsonl:2: not valid JSON"):
-        ev.load_gold(path)
-    with pytest.raises(ev.GoldError, match="does not exist"):
-        ev.load_gold(tmp_path / "nope.jsonl")
+    with pytest.raises(gold.GoldError, match=r"gold.jsonl:2: not valid JSON"):
+        gold.load_gold(path)
+    with pytest.raises(gold.GoldError, match="does not exist"):
+        gold.load_gold(tmp_path / "nope.jsonl")
 
 
 def test_real_gold_splits_load():
-    items = ev.load_gold(ROOT / "seeds" / "gold.jsonl")
-    dev, test = ev.select(items, "dev"), ev.select(items, "test")
+    items = gold.load_gold(ROOT / "seeds" / "gold.jsonl")
+    dev, test = gold.select(items, "dev"), gold.select(items, "test")
     assert dev and test and len(dev) + len(test) == len(items)
-    assert len(ev.select(items, "dev", 3)) == 3
+    assert len(gold.select(items, "dev", 3)) == 3
 
 
 def test_cli_refuses_calibration_on_test(capsys):
@@ -259,7 +259,7 @@ def test_eval_smoke_three_dev_items(tmp_path, monkeypatch):
 
     report = json.loads(report_path.read_text(encoding="utf-8"))
     run = report["configs"]["default"]
-    assert set(ev.METRIC_KEYS) <= set(run["metrics"])
+    assert set(scoring.METRIC_KEYS) <= set(run["metrics"])
     assert len(run["items"]) == 3 and run["metrics"]["items"] == 3
     assert all(item["answer"]["text"] for item in run["items"])
     assert all(item["retrieved_docs"] for item in run["items"])

@@ -19,6 +19,7 @@ from qa.answering.refusal import says_nothing
 from qa.config import CheckSettings
 from qa.models.embedder import choose_dtype, cpu_flags
 from qa.store.faiss_index import Index
+from qa.store.faiss_store import FaissStore
 from qa.text.lang import foreign_words, sounds_alike
 from qa.types import Chunk, Document, Passage
 
@@ -56,13 +57,14 @@ def test_sentence_units_in_each_script(text, lang, count):
 
 # -- evidence selection -----------------------------------------------------------------------
 
-def _index(vectors: dict[str, list[float]], docs: list[Document]) -> Index:
+def _index(vectors: dict[str, list[float]], docs: list[Document]) -> FaissStore:
     sentences = [s for d in docs for s in sentence_units(d)]
     sv = np.array([vectors[s.id] for s in sentences], np.float32)
     sv /= np.linalg.norm(sv, axis=1, keepdims=True)
     chunk = Chunk(id=f"{docs[0].id}#0", doc_id=docs[0].id, lang=docs[0].lang, start=0, end=5,
                   text=docs[0].text[:5], sentences=((0, 5),))
-    return Index(docs, [chunk], np.zeros((1, sv.shape[1]), np.float32), {}, sentences=sentences, sentence_vectors=sv)
+    return FaissStore.over(Index(docs, [chunk], np.zeros((1, sv.shape[1]), np.float32), {}, sentences=sentences,
+                                 sentence_vectors=sv))
 
 
 def _select(store, passages, query_vectors, budget, limit, duplicate_cosine, context=False, lang=None):
@@ -70,9 +72,9 @@ def _select(store, passages, query_vectors, budget, limit, duplicate_cosine, con
                                                                            context=context), duplicate_cosine, lang)
 
 
-def _passage(index: Index, doc_id: str) -> Passage:
-    return Passage(chunk=next(c for c in index.chunks if c.doc_id == doc_id) if any(
-        c.doc_id == doc_id for c in index.chunks) else Chunk(f"{doc_id}#0", doc_id, "de", 0, 1, "x", ((0, 1),)),
+def _passage(index: FaissStore, doc_id: str) -> Passage:
+    return Passage(chunk=next(c for c in index.index.chunks if c.doc_id == doc_id) if any(
+        c.doc_id == doc_id for c in index.index.chunks) else Chunk(f"{doc_id}#0", doc_id, "de", 0, 1, "x", ((0, 1),)),
         score=1.0, dense=0.5)
 
 

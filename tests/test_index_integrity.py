@@ -2,7 +2,7 @@
 reported and repaired by a rebuild; the index and the embedding model are never mixed up.
 
 Most tests use ``HashEmbedder`` (conftest), a tiny deterministic stand-in, because what is under
-test is the bookkeeping of ``qa.index`` (generations, manifest, checksums, staleness), not
+test is the bookkeeping of ``qa.store.faiss_index`` (generations, manifest, checksums, staleness), not
 retrieval quality. The e2e test repeats the kill test with the real embedder and the real
 ``Assistant.add_document`` path.
 """
@@ -25,8 +25,11 @@ import numpy as np
 import pytest
 
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config, tree
-from qa.text.corpus import CorpusError, make_document
-from qa.store.faiss_index import DATA_FILES, Index, IndexError_, corpus_hashes, load_or_build
+from qa.store.build import load_or_build_store
+from qa.store.embedding import add_article
+from qa.store.faiss_index import DATA_FILES, Index, IndexError_
+from qa.store.faiss_store import FaissStore
+from qa.text.corpus import CorpusError, corpus_dirs, corpus_hashes, make_document
 
 TESTS = Path(__file__).resolve().parent
 EXTRA = ("Die Stadtwerke Lindenau haben am Montag ein neues Solarkraftwerk in Betrieb genommen. "
@@ -45,7 +48,7 @@ def assert_consistent(index: Index, cfg=None) -> None:
         assert index.docs[c.doc_id].text[c.start:c.end] == c.text
     assert index.by_id == {c.id: i for i, c in enumerate(index.chunks)}
     if cfg is not None:  # fresh for this corpus and embedder
-        assert m["docs"] == corpus_hashes(cfg)
+        assert m["docs"] == corpus_hashes(corpus_dirs(cfg))
 
 
 def generation(index_dir: Path) -> Path:
@@ -56,7 +59,7 @@ def generation(index_dir: Path) -> Path:
 def built_once(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hash-index")
     copy_seeds(root / "seeds")
-    load_or_build(tmp_config(root), HashEmbedder(), log=lambda msg: None)
+    load_or_build_store(tmp_config(root), HashEmbedder(), log=lambda msg: None)
     return root
 
 
@@ -68,7 +71,7 @@ def built(tmp_path: Path, built_once: Path):
     cfg = tmp_config(tmp_path)
     embedder = HashEmbedder()
     messages: list[str] = []
-    index = load_or_build(cfg, embedder, log=messages.append)
+    index = load_or_build_store(cfg, embedder, log=messages.append).index
     assert messages == []  # the copy is fresh
     return cfg, embedder, index
 
@@ -79,9 +82,9 @@ def test_build_save_load_roundtrip(built):
     assert_consistent(loaded, cfg)
     assert [c.id for c in loaded.chunks] == [c.id for c in index.chunks]
     assert np.array_equal(loaded.vectors, index.vectors)
-    assert loaded.staleness(cfg, embedder.fingerprint, corpus_hashes(cfg)) is None
+    assert loaded.staleness(cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg))) is None
     messages: list[str] = []
-    load_or_build(cfg, embedder, log=messages.append)
+    load_or_build_store(cfg, embedder, log=messages.append)
     assert messages == []  # fresh: loaded, not rebuilt
 
 
@@ -131,7 +134,7 @@ def test_damaged_index_is_detected_and_rebuilt(built, damage):
         Index.load(cfg.index_dir)
     assert str(err.value)  # says what is wrong
     messages: list[str] = []
-    rebuilt = load_or_build(cfg, embedder, log=messages.append)
+    rebuilt = load_or_build_store(cfg, embedder, log=messages.append).index
     assert messages and messages[0].startswith("building the index: ")
     assert str(err.value) in messages[0]
     assert_consistent(rebuilt, cfg)
@@ -153,9 +156,10 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     vector of the old model is reused."""
     cfg, embedder, index = built
     other = HashEmbedder(fingerprint="another-model", dim=24)
-    assert index.staleness(cfg, other.fingerprint, corpus_hashes(cfg)) == "it was built with another embedding model"
+    assert index.staleness(cfg, other.fingerprint, corpus_hashes(corpus_dirs(cfg))) \
+        == "it was built with another embedding model"
     messages: list[str] = []
-    rebuilt = load_or_build(cfg, other, log=messages.append)
+    rebuilt = load_or_build_store(cfg, other, log=messages.append).index
     assert messages[0] == "building the index: it was built with another embedding model"
     assert_consistent(rebuilt, cfg)
     assert rebuilt.manifest["embed_fingerprint"] == "another-model"
@@ -166,26 +170,26 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     assert np.array_equal(rebuilt.vectors, fresh.vectors)  # exactly what the new model makes
     # and back: the first model's index is not confused with the second's either
     again: list[str] = []
-    assert_consistent(load_or_build(cfg, embedder, log=again.append), cfg)
+    assert_consistent(load_or_build_store(cfg, embedder, log=again.append).index, cfg)
     assert again[0] == "building the index: it was built with another embedding model"
 
 
 def test_configured_model_name_is_checked_too(built):
     cfg, embedder, index = built
     other_cfg = cfg.with_(embed_model="hf:someone/another-embedder")
-    assert index.staleness(other_cfg, embedder.fingerprint, corpus_hashes(cfg)) is not None
+    assert index.staleness(other_cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg))) is not None
 
 
 def test_changed_chunking_or_corpus_is_stale(built):
     cfg, embedder, index = built
-    hashes = corpus_hashes(cfg)
+    hashes = corpus_hashes(corpus_dirs(cfg))
     assert index.staleness(cfg.with_(chunk_max_chars=cfg.chunk_max_chars + 40), embedder.fingerprint, hashes) \
         == "the chunker or its settings changed"
     (cfg.seeds_dir / "extra.txt").write_text(EXTRA, encoding="utf-8")
-    reason = index.staleness(cfg, embedder.fingerprint, corpus_hashes(cfg))
+    reason = index.staleness(cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg)))
     assert reason is not None and "extra" in reason
     messages: list[str] = []
-    grown = load_or_build(cfg, embedder, log=messages.append)
+    grown = load_or_build_store(cfg, embedder, log=messages.append).index
     assert_consistent(grown, cfg)
     new = [c for c in grown.chunks if c.doc_id == "extra"]
     # unchanged chunks and sentences reuse their vectors
@@ -198,10 +202,10 @@ def test_non_utf8_seed_is_not_rebuilt_on_every_load(corpus_root):
     zh = cfg.seeds_dir / "003_fa89097a72b77a95.txt"
     zh.write_bytes(zh.read_text(encoding="utf-8").encode("gb18030"))
     embedder = HashEmbedder()
-    first = load_or_build(cfg, embedder, log=lambda m: None)
+    first = load_or_build_store(cfg, embedder, log=lambda m: None).index
     assert_consistent(first, cfg)
     messages: list[str] = []
-    load_or_build(cfg, embedder, log=messages.append)
+    load_or_build_store(cfg, embedder, log=messages.append)
     assert messages == []
 
 
@@ -216,17 +220,20 @@ WRITER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from conftest import HashEmbedder, tmp_config
     from qa.text.corpus import make_document
-    from qa.store.faiss_index import Index, load_or_build
+    from qa.store.build import load_or_build_store
+    from qa.store.embedding import embed_article
+    from qa.store.faiss_index import Index
     cfg = tmp_config(Path({root!r}))
     embedder = HashEmbedder()
     extra = {extra!r}
     print("ready", flush=True)
     for i in itertools.count():
         if i % 8 == 0:  # a full build (vectors reused, everything rewritten)
-            load_or_build(cfg, embedder, rebuild=True, log=lambda m: None)
+            load_or_build_store(cfg, embedder, rebuild=True, log=lambda m: None)
         else:  # an incremental add to the live index
             index = Index.load(cfg.index_dir)
-            index = index.with_document(make_document(f"added{{i}}", extra + str(i), ""), embedder, cfg)
+            doc = make_document(f"added{{i}}", extra + str(i), "")
+            index = index.with_units(doc, *embed_article(doc, embedder, cfg))
             print("saving", flush=True)
             index.save(cfg.index_dir)
 """)
@@ -260,12 +267,12 @@ def _kill_at_random(cmd: list[str], delay: float, after: str, timeout: float = 1
 
 def _check_after_kill(cfg, embedder, note: str) -> str:
     """Either the live index loads complete and consistent, or loading fails with IndexError_
-    and load_or_build rebuilds it with a message. Returns which of the two happened."""
+    and load_or_build_store rebuilds it with a message. Returns which of the two happened."""
     try:
         index = Index.load(cfg.index_dir)
     except IndexError_ as err:
         messages: list[str] = []
-        rebuilt = load_or_build(cfg, embedder, log=messages.append)
+        rebuilt = load_or_build_store(cfg, embedder, log=messages.append).index
         assert messages and str(err) in messages[0], f"{note}: no rebuild message ({messages})"
         assert_consistent(rebuilt, cfg)
         return "rebuilt"
@@ -274,10 +281,11 @@ def _check_after_kill(cfg, embedder, note: str) -> str:
     return "loaded"
 
 
+@pytest.mark.slow  # 16 rounds of a writer killed at random: ~50 s on a quiet machine
 def test_killed_writer_never_leaves_a_broken_index(corpus_root):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
-    load_or_build(cfg, embedder, log=lambda m: None)
+    load_or_build_store(cfg, embedder, log=lambda m: None)
     script = WRITER.format(tests=str(TESTS), root=str(corpus_root), extra=EXTRA)
     rng = random.Random()
     for round_ in range(16):
@@ -292,8 +300,8 @@ def test_killed_writer_never_leaves_a_broken_index(corpus_root):
         assert outcome == "loaded", f"{note}: CURRENT was left on an incomplete generation"
     # usable for the corpus (the writer's additions are not corpus files, so this may rebuild),
     # and the leftovers of interrupted writes are removed by the next save
-    assert_consistent(load_or_build(cfg, embedder, log=lambda m: None), cfg)
-    load_or_build(cfg, embedder, rebuild=True, log=lambda m: None)
+    assert_consistent(load_or_build_store(cfg, embedder, log=lambda m: None).index, cfg)
+    load_or_build_store(cfg, embedder, rebuild=True, log=lambda m: None)
     names = [p.name for p in cfg.index_dir.iterdir() if p.is_dir()]
     assert names == [generation(cfg.index_dir).name], names
 
@@ -305,14 +313,14 @@ REAL_WRITER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from conftest import tmp_config
     from qa.answering.assistant import Assistant
-    from qa.store.faiss_index import load_or_build
+    from qa.store.build import load_or_build_store
     root = Path({root!r})
     assistant = Assistant(tmp_config(root), log=lambda m: None)
     assistant.embedder, assistant.store  # load the model and the index first
     print("ready", flush=True)
     if {mode!r} == "build":  # a new seed article: rebuild, embedding its chunks
         (root / "seeds" / "zz_new.txt").write_text({article!r}, encoding="utf-8")
-        load_or_build(assistant.cfg, assistant.embedder, log=lambda m: None)
+        load_or_build_store(assistant.cfg, assistant.embedder, log=lambda m: None)
     else:
         assistant.add_document("neu.txt", {article!r}.encode())
     print("done", flush=True)
@@ -330,14 +338,14 @@ def test_killed_real_build_and_add(real_root, mode):
     for round_ in range(2):
         for path in (cfg.seeds_dir / "zz_new.txt", *cfg.uploads_dir.glob("*")):
             path.unlink(missing_ok=True)  # each round starts from the seeds only
-        load_or_build(cfg, embedder, log=lambda m: None)
+        load_or_build_store(cfg, embedder, log=lambda m: None)
         delay = rng.uniform(0.0, 8.0)
         note = f"{mode} round {round_}: killed {delay:.2f} s after 'ready'"
         script = REAL_WRITER.format(tests=str(TESTS), root=str(real_root), mode=mode, article=ARTICLE_DE)
         out = _kill_at_random([sys.executable, "-c", script], delay, "ready", timeout=300)
         outcome = _check_after_kill(cfg, embedder, note)
         print(f"{note}: {'finished' if 'done' in out else 'interrupted'}, index {outcome}")
-        assert_consistent(load_or_build(cfg, embedder, log=lambda m: None), cfg)
+        assert_consistent(load_or_build_store(cfg, embedder, log=lambda m: None).index, cfg)
         assert_consistent(Index.load(cfg.index_dir), cfg)
 
 
@@ -346,17 +354,17 @@ def test_duplicate_with_other_line_endings_is_refused(built):
     seed = index.docs["000_39e5384918818fe2"]
     copy = make_document("copy", "\ufeff" + seed.text.replace("\n", "\r\n") + "\n\n", "")
     with pytest.raises(CorpusError, match="already indexed as 000_39e5384918818fe2"):
-        index.with_document(copy, embedder, cfg)
+        add_article(FaissStore(cfg.index_dir), copy, embedder, cfg)
 
 
 def test_seed_folder_with_two_copies_of_an_article_is_refused(corpus_root):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
-    load_or_build(cfg, embedder, log=lambda m: None)
+    load_or_build_store(cfg, embedder, log=lambda m: None)
     before = tree(cfg.index_dir)
     text = (cfg.seeds_dir / "003_fa89097a72b77a95.txt").read_text(encoding="utf-8")
     (cfg.seeds_dir / "copy_in_gb18030.txt").write_bytes(text.encode("gb18030"))
     with pytest.raises(CorpusError, match="repeats the article"):
-        load_or_build(cfg, embedder, log=lambda m: None)
+        load_or_build_store(cfg, embedder, log=lambda m: None)
     assert tree(cfg.index_dir) == before
 

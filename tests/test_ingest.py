@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from qa.answering.assistant import Assistant
-from qa.store.faiss_index import Index, _text_key
+from qa.store.faiss_index import Index
 from qa.store.ingest import article_files, ingest
+from qa.text.corpus import text_key
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -52,7 +53,7 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
 
     assistant = assistant_for(root)
     before = len(assistant.store.document_ids())
-    report = ingest(assistant, folder, progress=False)
+    report = ingest(assistant.add_document, folder, progress=False)
     assert sorted(name for name, _ in report.added) == sorted(["a-copy.txt", "b.md", "sub/c.txt"])
     assert [name for name, _ in report.duplicates] == ["a.txt"]
     assert "already indexed" in report.duplicates[0][1]
@@ -60,7 +61,7 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
     assert len(assistant.store.document_ids()) == before + 3
     assert "added 3, already indexed 1, failed 1" in report.summary()
 
-    again = ingest(assistant_for(root), folder, progress=False)  # a fresh process: resumes
+    again = ingest(assistant_for(root).add_document, folder, progress=False)  # a fresh process: resumes
     assert again.added == [] and len(again.duplicates) == 4 and len(again.errors) == 1
     assert len(Index.load(root / "index").docs) == before + 3
 
@@ -81,7 +82,7 @@ def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
         from qa.store.ingest import ingest
         a = Assistant(tmp_config(Path({str(root)!r})))
         a._embedder = HashEmbedder()
-        ingest(a, Path({str(folder)!r}), progress=False)
+        ingest(a.add_document, Path({str(folder)!r}), progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
     uploads = root / "uploads"
@@ -96,11 +97,11 @@ def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
     done_before = len(list(uploads.glob("*.txt")))
     assert done_before < n
 
-    report = ingest(assistant_for(root), folder, progress=False)  # resume
+    report = ingest(assistant_for(root).add_document, folder, progress=False)  # resume
     assert not report.errors
     assert len(report.added) + len(report.duplicates) == n and len(report.added) <= n - done_before + 1
     index = Index.load(root / "index")
     uploaded = [d for d in index.docs.values() if d.id.startswith("upload_")]
     assert len(uploaded) == n  # every article once: none lost, none twice
-    assert len({_text_key(d.text) for d in uploaded}) == n
+    assert len({text_key(d.text) for d in uploaded}) == n
     assert {c.doc_id for c in index.chunks} == set(index.docs) == {s.doc_id for s in index.sentences}

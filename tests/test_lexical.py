@@ -9,9 +9,10 @@ import pytest
 
 from qa.text.chunking import chunk_document
 from qa.config import Config
-from qa.text.corpus import load_corpus
+from qa.text.corpus import read_corpus
 from qa.text.lang import detect
-from qa.text.lexical import LexicalIndex, tokenize
+from qa.store.lexical import LexicalIndex
+from qa.text.lexical import tokenize
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -129,7 +130,7 @@ def test_bm25_empty_index():
 
 def test_bm25_on_the_seed_chunks():
     cfg = Config()
-    chunks = [c for d in load_corpus(SEEDS) for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
+    chunks = [c for d in read_corpus([SEEDS])[0] for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
     index = LexicalIndex([c.text for c in chunks])
     for query, name, doc in [("Pavel Izmailov", "Pavel Izmailov", "002"), ("Lightcast", "Lightcast", "003"),
                              ("Eureka Labs", "Eureka Labs", "003"), ("蒂姆・布鲁克斯", "布鲁克斯", "003"),

@@ -21,7 +21,7 @@ from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_question
 from qa.config import MAX_QUESTION_CHARS
 from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
-from qa.store.faiss_index import load_or_build
+from qa.store.build import load_or_build_store
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 NOISE = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(200)).replace(b"\x00", b"\x01")
@@ -127,11 +127,11 @@ def test_legacy_encodings_are_decoded_exactly(text, encoding):
 def test_bad_seed_file_is_refused_by_name_and_index_unchanged(corpus_root, name, data, message):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
-    load_or_build(cfg, embedder, log=lambda m: None)
+    load_or_build_store(cfg, embedder, log=lambda m: None)
     before = tree(cfg.index_dir)
     (cfg.seeds_dir / name).write_bytes(data)
     with pytest.raises(CorpusError) as err:
-        load_or_build(cfg, embedder, log=lambda m: None)
+        load_or_build_store(cfg, embedder, log=lambda m: None)
     assert message in str(err.value)
     assert tree(cfg.index_dir) == before
 
@@ -140,7 +140,7 @@ def test_seed_files_in_legacy_encodings_are_indexed(corpus_root):
     cfg = tmp_config(corpus_root)
     (cfg.seeds_dir / f"{SEED_003}.txt").write_bytes(seed_text(SEED_003).encode("gb18030"))
     (cfg.seeds_dir / f"{SEED_001}.txt").write_bytes(seed_text(SEED_001).encode("cp1256"))
-    index = load_or_build(cfg, HashEmbedder(), log=lambda m: None)
+    index = load_or_build_store(cfg, HashEmbedder(), log=lambda m: None).index
     assert index.docs[SEED_003].text == seed_text(SEED_003) and index.docs[SEED_003].lang == "zh"
     assert index.docs[SEED_001].text == seed_text(SEED_001) and index.docs[SEED_001].lang == "ar"
 

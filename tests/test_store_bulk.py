@@ -15,11 +15,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from qa.text.chunking import chunk_document
 from qa.text.corpus import make_document
-from qa.store.base import load_or_build_store, open_store
+from qa.store.build import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
+
+pytestmark = pytest.mark.slow  # 1,000 articles added, killed and resumed: 14 s on a quiet machine, minutes on a busy one
 
 N = 1000
 WORDS = ("grid solar council harbour rail budget school river bridge clinic market museum tram "

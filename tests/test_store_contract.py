@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.text.corpus import DuplicateError, make_document
-from qa.store.faiss_index import corpus_hashes
-from qa.store.ingest import StoreWriter, ingest
 from qa.answering.retrieve import Retriever
-from qa.store.base import StoreError, add_article, load_or_build_store, open_store
+from qa.store.base import StoreError
+from qa.store.build import ArticleWriter, load_or_build_store, open_store
+from qa.store.embedding import add_article
+from qa.store.ingest import ingest
+from qa.text.corpus import DuplicateError, corpus_dirs, corpus_hashes, make_document
 
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -41,7 +42,7 @@ def root(tmp_path: Path) -> Path:
 
 def config(store: str, root: Path, pg_database, **overrides):
     uri = pg_database() if store == "postgres" else None
-    return tmp_config(root, store__engine=store, store__uri=uri, **overrides)
+    return tmp_config(root, store=store, store_uri=uri, **overrides)
 
 
 def built(store: str, root: Path, pg_database, embedder=None):
@@ -61,7 +62,7 @@ def test_build_get_and_search(kind: str, root: Path, pg_database):
     assert store.count() > 100
     chunk = store.chunks_at([5])[0]
     assert store.unit(chunk.id) == chunk and store.unit("no-such-unit") is None
-    sentences = store.document_sentences(chunk.doc_id)
+    sentences = store.sentences_of([chunk.doc_id])[0]
     assert sentences and all(s.doc_id == chunk.doc_id for s in sentences)
     assert store.unit(sentences[0].id) == sentences[0]
     vec = store.vectors_at([5])[0]
@@ -69,7 +70,7 @@ def test_build_get_and_search(kind: str, root: Path, pg_database):
     hits = store.lexical_search(chunk.text, 5)
     assert hits and hits[0][0] == 5 and all(s > 0 for _, s in hits)
     assert store.lexical_search("xyzzy", 5) == []
-    assert store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg)) is None
+    assert store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg))) is None
 
 
 def test_both_stores_rank_alike(root: Path, pg_database):
@@ -82,7 +83,7 @@ def test_both_stores_rank_alike(root: Path, pg_database):
         qv = embedder.embed_queries([query])[0]
         same_ranking(pg.dense_search(qv, 20), faiss.dense_search(qv, 20), 1e-5)
         same_ranking(pg.lexical_search(query, 10_000), faiss.lexical_search(query, 10_000), 1e-4)
-        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg.retrieval).search(query)] for s in (pg, faiss)]
+        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg).search(query)] for s in (pg, faiss)]
         assert ids[0] == ids[1], query
 
 
@@ -104,7 +105,7 @@ def test_incremental_add_and_duplicates(kind: str, root: Path, pg_database):
     add_article(store, make_document("upload_solar", ARTICLE_DE), embedder, cfg)
     assert store.count() > before and "upload_solar" in store.document_ids()
     query = "Wie viele Module hat der Solarpark in Lindenau?"
-    hits = Retriever(store, embedder, cfg.retrieval).search(query, k=3)
+    hits = Retriever(store, embedder, cfg).search(query, k=3)
     assert any(p.doc_id == "upload_solar" for p in hits)
     added = store.count()
     with pytest.raises(DuplicateError, match="already indexed as upload_solar"):
@@ -117,26 +118,26 @@ def test_incremental_add_and_duplicates(kind: str, root: Path, pg_database):
 @pytest.mark.parametrize("kind", STORES)
 def test_staleness(kind: str, root: Path, pg_database):
     store, cfg = built(kind, root, pg_database)
-    hashes = corpus_hashes(cfg)
+    hashes = corpus_hashes(corpus_dirs(cfg))
     assert "another embedding model" in store.staleness(cfg, "some-other-model", hashes)
     changed = cfg.with_(chunk_max_chars=cfg.chunk_max_chars + 1)
     assert "chunker" in store.staleness(changed, HashEmbedder().fingerprint, hashes)
     first = sorted(cfg.seeds_dir.glob("*.txt"))[0]
     first.write_text(first.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
-    assert "corpus changed" in store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg))
+    assert "corpus changed" in store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg)))
     rebuilt = load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)  # rebuilt, then fresh
-    assert rebuilt.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(cfg)) is None
+    assert rebuilt.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg))) is None
 
 
 def test_unreachable_postgres_is_a_clear_message(root: Path):
-    cfg = tmp_config(root, store__engine="postgres", store__uri="postgresql://qa:secret@127.0.0.1:1/qa")
+    cfg = tmp_config(root, store="postgres", store_uri="postgresql://qa:secret@127.0.0.1:1/qa")
     with pytest.raises(StoreError, match=r"127\.0\.0\.1:1/qa.*QA_STORE_URI") as err:
         open_store(cfg)
     assert "secret" not in str(err.value)
     with pytest.raises(StoreError, match="QA_STORE_URI"):
-        open_store(tmp_config(root, store__engine="postgres"))
+        open_store(tmp_config(root, store="postgres"))
     with pytest.raises(StoreError, match="unknown store"):
-        open_store(tmp_config(root, store__engine="sqlite"))
+        open_store(tmp_config(root, store="sqlite"))
 
 
 WRITER = """
@@ -144,10 +145,10 @@ import sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEmbedder, tmp_config
-from qa.store.ingest import StoreWriter, ingest
-from qa.store.base import open_store
+from qa.store.build import ArticleWriter, open_store
+from qa.store.ingest import ingest
 cfg = tmp_config(Path({base!r}), store__engine={kind!r}, store__uri={uri!r})
-ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), Path({folder!r}), progress=False)
+ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, Path({folder!r}), progress=False)
 """
 
 
@@ -160,7 +161,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
     base_docs = len(store.document_ids())
     script = WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind,
-                           uri=cfg.store.uri, folder=str(folder))
+                           uri=cfg.store_uri, folder=str(folder))
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
@@ -171,7 +172,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the writer finished before it could be killed"
     assert_consistent(open_store(cfg))
-    report = ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), folder, progress=False)  # resume
+    report = ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, folder, progress=False)  # resume
     assert not report.errors and len(report.added) + len(report.duplicates) == n
     after = open_store(cfg)
     assert_consistent(after)
@@ -184,5 +185,5 @@ def assert_consistent(store) -> None:
     chunks = store.chunks_at(rows)
     assert len({c.id for c in chunks}) == len(rows)
     assert {c.doc_id for c in chunks} == store.document_ids()
-    assert all(store.document_sentences(d) for d in store.document_ids())
+    assert all(store.sentences_of([d])[0] for d in store.document_ids())
     assert store.vectors_at(rows).shape[0] == len(rows)

@@ -1,4 +1,4 @@
-"""The PostgreSQL store's lexical search against bm25s (qa.lexical.LexicalIndex, what the FAISS
+"""The PostgreSQL store's lexical search against bm25s (qa.store.lexical.LexicalIndex, what the FAISS
 store uses), on a real server: exact while no query term has more postings than the store reads
 per term (`top_postings`), and at the boundary, with a tiny `top_postings`, only the postings it
 may read, each still scored exactly."""
@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.text.lexical import LexicalIndex, doc_tokens
-from qa.store.base import StoreError, load_or_build_store
+from qa.store.base import StoreError
+from qa.store.build import load_or_build_store
+from qa.store.lexical import LexicalIndex
+from qa.text.lexical import doc_tokens
 from qa.store.postgres import TOP_POSTINGS, PostgresStore
 
 from conftest import HashEmbedder, copy_seeds, tmp_config

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.store.base import load_or_build_store, open_store
+from qa.store.build import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from qa.config import load_config
 from qa.models.embedder import make_embedder
 from qa.answering.retrieve import Retriever
-from qa.store.base import open_store
+from qa.store.build import open_store
 cfg = load_config()
 store, embedder = open_store(cfg), make_embedder(cfg)
 stop = Path(sys.argv[1])
@@ -38,7 +38,7 @@ while True:
         per_doc = {}
         for c in chunks:
             per_doc[c.doc_id] = per_doc.get(c.doc_id, 0) + 1
-        sentences = {d: len(store.document_sentences(d)) for d in docs if d.startswith("upload_")}
+        sentences = {d: len(store.sentences_of([d])[0]) for d in docs if d.startswith("upload_")}
     print(json.dumps({"docs": sorted(docs), "per_doc": per_doc, "sentences": sentences,
                       "hits": [p.doc_id for p in hits]}), flush=True)
     if done:
@@ -77,7 +77,7 @@ def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     assert reader.returncode == 0
     seen = [json.loads(line) for line in [first, *out.splitlines()]]
     final = open_store(cfg)
-    full = {d: len(final.document_sentences(d)) for d in final.document_ids()}
+    full = {d: len(final.sentences_of([d])[0]) for d in final.document_ids()}
     chunks = {}
     for c in final.chunks_at(list(range(final.count()))):
         chunks[c.doc_id] = chunks.get(c.doc_id, 0) + 1

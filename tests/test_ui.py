@@ -29,6 +29,7 @@ from qa.text.chunking import chunk_document
 from qa.config import load_config
 from qa.text.corpus import decode, make_document
 from qa.store.faiss_index import Index
+from qa.store.faiss_store import FaissStore
 from qa.types import Answer, Citation, Passage
 from conftest import running_app, wait_ready
 
@@ -47,18 +48,19 @@ HOSTILE = (
 
 
 # -- unit: rendering -------------------------------------------------------------------------
-def tiny_index(articles: dict[str, str]) -> Index:
-    """A real Index over real chunks; vectors are zeros because rendering never searches."""
+def tiny_index(articles: dict[str, str]) -> FaissStore:
+    """A FAISS store over a real Index of real chunks; vectors are zeros because rendering never
+    searches."""
     docs = [make_document(doc_id, decode(text.encode(), f"{doc_id}.txt"), "") for doc_id, text in articles.items()]
     chunks = [c for d in docs for c in chunk_document(d, 280, 1)]
-    return Index(docs, chunks, np.zeros((len(chunks), 8), np.float32), {"docs": {}})
+    return FaissStore.over(Index(docs, chunks, np.zeros((len(chunks), 8), np.float32), {"docs": {}}))
 
 
-def cite_sentence(index: Index, doc_id: str, sentence: str, n: int = 1) -> tuple[Citation, Passage]:
-    doc = index.docs[doc_id]
+def cite_sentence(index: FaissStore, doc_id: str, sentence: str, n: int = 1) -> tuple[Citation, Passage]:
+    doc = index.document(doc_id)
     start = doc.text.index(sentence)
     end = start + len(sentence)
-    chunk = next(c for c in index.chunks if c.doc_id == doc_id and c.start <= start and end <= c.end)
+    chunk = next(c for c in index.index.chunks if c.doc_id == doc_id and c.start <= start and end <= c.end)
     citation = Citation(n=n, doc_id=doc_id, chunk_id=chunk.id, quote=doc.text[start:end], lang=doc.lang,
                         start=start, end=end, title=doc.title, support=0.8)
     return citation, Passage(chunk, 0.5, 0.6)
@@ -67,7 +69,7 @@ def cite_sentence(index: Index, doc_id: str, sentence: str, n: int = 1) -> tuple
 def test_hostile_article_is_rendered_as_text():
     index = tiny_index({"upload_hostile": HOSTILE})
     citation, passage = cite_sentence(index, "upload_hostile", "The board of Hostile Corp approved the merger on Monday.")
-    others = [Passage(c, 0.1, 0.2) for c in index.chunks if c.id != passage.chunk.id]
+    others = [Passage(c, 0.1, 0.2) for c in index.index.chunks if c.id != passage.chunk.id]
     answer = Answer("Who approved the merger? <script>x()</script>",
                     "The board approved it <img src=y onerror=alert(2)> [1].",
                     [citation], [passage] + others, False, "en",
@@ -88,7 +90,7 @@ def test_sources_highlight_the_cited_sentence_and_hide_uncited_passages():
     index = tiny_index({"upload_hostile": HOSTILE})
     sentence = "The board of Hostile Corp approved the merger on Monday."
     citation, passage = cite_sentence(index, "upload_hostile", sentence)
-    others = [Passage(c, 0.1, 0.2) for c in index.chunks if c.id != passage.chunk.id]
+    others = [Passage(c, 0.1, 0.2) for c in index.index.chunks if c.id != passage.chunk.id]
     answer = Answer("q", "It was approved [1].", [citation], [passage] + others, False, "en")
     html = ui.sources_html(answer, index, turn=3)
     assert 'id="src-3-1"' in html
@@ -109,7 +111,7 @@ def test_passage_highlight_uses_absolute_offsets():
 def test_abstention_is_a_notice_listing_the_articles_searched():
     index = tiny_index({"upload_hostile": HOSTILE, "other": "Ein ganz anderer Artikel über Wetter\n\nMorgen regnet es in Berlin den ganzen Tag."})
     answer = Answer("Wer gewann?", "Die Artikel enthalten keine Antwort auf diese Frage.", [],
-                    [Passage(index.chunks[0], 0.1, 0.1)], True, "de")
+                    [Passage(index.index.chunks[0], 0.1, 0.1)], True, "de")
     html = ui.answer_html(answer, 1, index.documents())
     assert 'class="qa-abstain"' in html and "Keine Antwort in den Artikeln" in html
     assert "Durchsucht wurden 2 Artikel" in html

@@ -10,11 +10,8 @@ answered part by part (qa.answering.pipeline) and the answers joined (qa.answeri
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 from dataclasses import replace
-from pathlib import Path
 from typing import Iterator
 
 from qa.answering import checks
@@ -29,8 +26,8 @@ from qa.answering.timings import Timings
 from qa.config import Config, calibrated, load_config
 from qa.models.embedder import make_embedder
 from qa.models.generator import make_generator
-from qa.store.base import WritableStore, embed_article, load_or_build_store
-from qa.text.corpus import SUFFIXES, CorpusError, decode, make_document
+from qa.store.base import WritableStore
+from qa.store.build import ArticleWriter, load_or_build_store, read_upload
 from qa.text.lang import detect, preload
 from qa.text.question import split_question
 from qa.text.scripts import joiner
@@ -101,37 +98,12 @@ class Assistant:
             raise errors[0]
 
     def add_document(self, name: str, data: bytes) -> str:
-        """Index an uploaded article incrementally and persist it; returns its document id."""
-        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUFFIXES:
-            raise CorpusError(f"{name}: only .txt and .md files can be added")
-        text = decode(data, name)
+        """Index an uploaded article incrementally and persist it (kept in the uploads folder);
+        returns its document id. The one add path of qa.store.build.ArticleWriter; a file that
+        cannot be used is refused before the store or the embedder is loaded."""
+        upload = read_upload(name, data)
         with self._lock:
-            store = self.store
-            taken = store.document_ids()
-            doc_id = f"upload_{stem}"
-            n = 2
-            while doc_id in taken:
-                doc_id, n = f"upload_{stem}_{n}", n + 1
-            path = self.cfg.uploads_dir / f"{doc_id}{suffix}"
-            doc = make_document(doc_id, text, str(path))
-            store.check_new(doc)  # a duplicate is refused before any file is written
-            units = embed_article(doc, self.embedder, self.cfg)
-            # the file first: a crash after it leaves the store stale (rebuilt with the file on
-            # restart), never an indexed article without its file
-            self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(text.encode("utf-8"))
-            tmp.replace(path)
-            try:
-                # the manifest records the file as written (UTF-8), so the index stays fresh on
-                # restart; the FAISS store saves a new generation, PostgreSQL adds in one transaction
-                store.add_document(doc, *units, hashlib.sha256(path.read_bytes()).hexdigest())
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
-        return doc_id
+            return ArticleWriter(self.store, self.embedder, self.cfg, self.cfg.uploads_dir).add_upload(upload)
 
     # -- answering ----------------------------------------------------------------------------
     def retrieve(self, question: str, history: list[dict] | None = None, k: int | None = None) -> Found:

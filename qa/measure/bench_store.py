@@ -13,7 +13,7 @@ construction. Measured per store:
 
 - ``build_s``: loading all chunks (FAISS: Index construction = FAISS + bm25s, then save; Postgres:
   one transaction of COPYs, the postings indexed, the dense index above HNSW_ABOVE chunks (HNSW,
-  IVFFlat above qa.store_postgres.IVFFLAT_ABOVE), then
+  IVFFlat above qa.store.postgres.IVFFLAT_ABOVE), then
   the VACUUM autovacuum would soon run, which lets the postings be read index-only).
 - ``retrieval_ms_p50/p95``: ``Retriever.search`` (dense + lexical + fusion + diversification)
   with a given query vector (a stored vector plus noise) and a 3-token query from the texts,
@@ -34,6 +34,7 @@ build time recorded when it was loaded: for re-measuring latency on a quiet mach
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -42,7 +43,15 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import Config
+from qa.answering.retrieve import Retriever
+from qa.config import Config, load_config
+from qa.measure.system import cpu_name, current_rss_mb
+from qa.models.weights import resolve
+from qa.store.base import base_manifest
+from qa.store.faiss_index import Index
+from qa.store.faiss_store import FaissStore
+from qa.store.lexical import LexicalIndex
+from qa.store.postgres import LAYOUT, PostgresStore, redact
 from qa.types import Chunk, Document
 
 CHUNKS_PER_DOC = 100
@@ -100,8 +109,6 @@ def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> d
     """p50/p95 of Retriever.search over the queries, run twice: the first pass ("cold": the pages
     each query needs may be read from disk, as after a server restart) and the second ("warm":
     the store's pages in memory, the steady state of a server whose data fit in its RAM)."""
-    from qa.answering.retrieve import Retriever
-
     retriever = Retriever(store, None, cfg.retrieval)
     retriever.search(queries[0][0], vector=queries[0][1])  # warm: first-query costs (caches, plans) are not retrieval
     passes = []
@@ -125,8 +132,6 @@ class Truth:
 
 
 def ground_truth(syn: Synthetic, cfg: Config) -> Truth:
-    from qa.text.lexical import LexicalIndex
-
     dense = []
     for _, qv in syn.queries:
         scores = syn.vectors @ qv
@@ -156,29 +161,24 @@ def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
 
 
 def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
-    from qa.measure.bench import current_rss_mb
-    from qa.store.faiss_index import Index
-    from qa.store.base import base_manifest
-
     before = current_rss_mb()
     started = time.perf_counter()
     index = Index(syn.docs, syn.chunks, syn.vectors.copy(), base_manifest(cfg, "synthetic", dim),
                   sentences=[], sentence_vectors=np.zeros((0, dim), np.float32))
     index.save(folder)
     build_s = time.perf_counter() - started
-    latency = retrieval_ms(index, cfg, syn.queries)
+    store = FaissStore.over(index)
+    latency = retrieval_ms(store, cfg, syn.queries)
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     return {"store": "faiss", "build_s": build_s, **latency,
             "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
-            "dense": type(index.dense).__name__, "index": index}
+            "dense": type(index.dense).__name__, "index": store}
 
 
 def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool = False, log=print) -> dict:
     """Load the corpus into the store at `uri` (emptied first) and time retrieval; with `reuse`, a
     store that already holds this synthetic corpus (same size, seed, generator, table layout) is
     measured as it is, and the build time reported is the one recorded when it was loaded."""
-    from qa.store.postgres import LAYOUT, PostgresStore, redact
-
     store = PostgresStore(uri)
     stored = store.manifest.get("synthetic") if reuse and store.count() == len(syn.chunks) else None
     if stored and stored.get("corpus") == syn.spec and store.manifest.get("pg_layout") == LAYOUT:
@@ -195,8 +195,6 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool 
 def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
     """Empty the store, load the corpus in one add, VACUUM; the seconds it took (also recorded in
     the store's manifest, for --reuse)."""
-    from qa.store.base import base_manifest
-
     store.reset(dict(base_manifest(cfg, "synthetic", dim), synthetic={"corpus": syn.spec}))
     by_doc: dict[str, list[int]] = {}
     for i, c in enumerate(syn.chunks):
@@ -214,7 +212,7 @@ def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
 
 def server_uss_mb(store) -> float | None:
     """Unique resident memory of the PostgreSQL server processes (when they run on this machine)."""
-    import psutil
+    import psutil  # lazily: an optional dependency (pgserver's), needed for this reading only
 
     pid = store.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     try:
@@ -240,7 +238,7 @@ def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print, stores=(
             results.append(bench_faiss(syn, cfg, dim, tmp / "index"))
         if "postgres" in stores:
             if uri is None:
-                import pgserver
+                import pgserver  # lazily: a test dependency, needed only without --store-uri
 
                 server = pgserver.get_server(str(pg_dir or tmp / "pg"), cleanup_mode="stop")
                 uri = server.get_uri()
@@ -270,15 +268,10 @@ def format_table(results: list[dict], chunks: int, cpu: str) -> str:
 
 def main(chunks: int, uri: str | None, json_path: Path, stores=("faiss", "postgres"), reuse: bool = False,
          pg_dir: Path | None = None) -> int:
-    import json
-
-    from qa.measure.bench import _cpu_name
-    from qa.config import load_config
-
     cfg = load_config()
     dim = embedder_dim(cfg)
     results = run(chunks, dim, uri, cfg, stores=stores, reuse=reuse, pg_dir=pg_dir)
-    cpu = _cpu_name()
+    cpu = cpu_name()
     print(format_table(results, chunks, cpu))
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps({"chunks": chunks, "dim": dim, "cpu": cpu, "stores": results}, indent=1) + "\n")
@@ -289,10 +282,6 @@ def main(chunks: int, uri: str | None, json_path: Path, stores=("faiss", "postgr
 def embedder_dim(cfg: Config) -> int:
     """The configured embedder's dimension, read from its files (the model is not loaded); 768
     (EmbeddingGemma) when it cannot be read."""
-    import json
-
-    from qa.models.weights import resolve
-
     try:
         folder = Path(resolve(cfg.embed_model, cfg.models_dir))
         config = json.loads(next(folder.rglob("config.json")).read_text())

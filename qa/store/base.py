@@ -1,9 +1,14 @@
 """Where the index lives: one small protocol, two engines behind it.
 
-- ``faiss`` (default): today's embedded index (qa.index: FAISS + bm25s files under
-  ``Config.index_dir``, one writer process at a time, each change a new generation).
-- ``postgres``: PostgreSQL + pgvector at ``Config.store_uri`` (qa.store_postgres), shared by any
+- ``faiss`` (default): the embedded index (qa.store.faiss_store over qa.store.faiss_index: FAISS
+  + bm25s files under ``Config.index_dir``, one writer process at a time, each change a new
+  generation).
+- ``postgres``: PostgreSQL + pgvector at ``Config.store.uri`` (qa.store.postgres), shared by any
   number of reader and writer processes; each added article is one transaction.
+
+This module holds what both engines share and depends on neither: the protocols, StoreError,
+the manifest rules (format, what is recorded, staleness) and the dense-index policy. Opening,
+building and adding articles, for both engines, is qa.store.build.
 
 Rows are chunk positions in the order the chunks were added (FAISS row numbers), so both
 engines rank, fuse and break ties the same way. A store raises StoreError with a message
@@ -18,11 +23,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.text.chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION
 from qa.config import Config
+from qa.models.embedder import Embedder
+from qa.text.chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION
 from qa.types import Chunk, Document, DocumentInfo
 
 STORES = ("faiss", "postgres")
+FORMAT = 2  # the manifest's format; 2: sentence evidence units
+HNSW_ABOVE = 50_000  # both engines: exact dense search up to this many chunks, an approximate index above
 
 
 class StoreError(RuntimeError):
@@ -73,29 +81,30 @@ class WritableStore(Store, Protocol):
 
     def document_ids(self) -> set[str]: ...
 
-    def document_sentences(self, doc_id: str) -> list[Chunk]: ...
-
     def check_new(self, doc: Document) -> None:
-        """Raises DuplicateError (same bytes or text as an indexed article) or CorpusError (id
-        taken) before anything is written; add_document checks again as it adds."""
+        """Raises DuplicateError (same text as an indexed article) or IdTakenError (id taken)
+        before anything is written (qa.text.corpus.check_new_article); add_document checks again
+        as it adds."""
 
     def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                      sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
         """Add one article with its units and vectors, all or nothing; raises DuplicateError
-        (same bytes or same text as an indexed article) or CorpusError (id taken). `file_hash`
-        (default doc.sha256) is what the manifest records for staleness: the file's bytes."""
+        (same text as an indexed article) or IdTakenError (id taken). `file_hash` (default
+        doc.sha256) is what the manifest records for staleness: the file's bytes."""
 
     def staleness(self, cfg: Config, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
-        """Why the store does not fit the configuration and corpus, or None when it does."""
+        """Why the store does not fit the configuration and corpus (including why it could not
+        be read), or None when it does."""
 
-    def reset(self, manifest: dict) -> None:
-        """Empty the store and describe what it will hold (model, chunker, dimension)."""
+    def rebuild(self, docs: list[Document], file_hashes: dict[str, str], embedder: Embedder, cfg: Config) -> int:
+        """Replace the whole content with these articles (the corpus), embedded by `embedder`;
+        returns how many texts were embedded. Each engine writes in its own bulk way (FAISS: one
+        new generation, reusing the vectors of unchanged texts; PostgreSQL: emptied, then one
+        transaction per article)."""
 
 
 def base_manifest(cfg: Config, fingerprint: str, dim: int) -> dict:
     """What a store records about how its vectors and units were made (checked for staleness)."""
-    from qa.store.faiss_index import FORMAT
-
     return {
         "format": FORMAT,
         "embed_model": cfg.embed_model,
@@ -127,66 +136,7 @@ def manifest_staleness(m: dict, cfg: Config, fingerprint: str, hashes: dict[str,
     return None
 
 
-def open_store(cfg: Config) -> WritableStore:
-    """The store `cfg` names (QA_STORE), opened; raises StoreError saying what to fix."""
-    if cfg.store.engine == "faiss":
-        from qa.store.faiss_store import FaissStore
-
-        return FaissStore(cfg.index_dir)
-    if cfg.store.engine == "postgres":
-        if not cfg.store.uri:
-            raise StoreError("QA_STORE=postgres needs QA_STORE_URI, e.g. "
-                             "postgresql://user:password@host:5432/qa (a database with the pgvector extension)")
-        from qa.store.postgres import PostgresStore
-
-        return PostgresStore(cfg.store.uri)
-    raise StoreError(f"unknown store {cfg.store.engine!r} (QA_STORE); choose one of: {', '.join(STORES)}")
-
-
 def documents_of(store: Store, doc_ids) -> dict[str, Document]:
     """The indexed articles among `doc_ids` (e.g. of some passages), read in one state."""
     with store.reading():
         return {d: doc for d in dict.fromkeys(doc_ids) if (doc := store.document(d)) is not None}
-
-
-def embed_article(doc: Document, embedder, cfg: Config) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
-    """One article's chunks and sentence units with their vectors (what add_document takes);
-    a one-sentence chunk and its sentence unit embed the same text: embedded once."""
-    from qa.text.chunking import chunk_document, sentence_units
-    from qa.store.faiss_index import _embed_cached
-
-    chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
-    sentences = sentence_units(doc)
-    cache: dict = {}
-    vectors, _ = _embed_cached(chunks, {doc.id: doc}, embedder, cache)
-    sentence_vectors, _ = _embed_cached(sentences, {doc.id: doc}, embedder, cache)
-    return chunks, vectors, sentences, sentence_vectors
-
-
-def add_article(store: WritableStore, doc: Document, embedder, cfg: Config, file_hash: str | None = None) -> None:
-    """Chunk, embed and add one article (all or nothing)."""
-    store.add_document(doc, *embed_article(doc, embedder, cfg), file_hash)
-
-
-def load_or_build_store(cfg: Config, embedder, rebuild: bool = False, log=None) -> WritableStore:
-    """The store `cfg` names, built from the corpus when empty or stale (the FAISS store through
-    qa.index.load_or_build, unchanged)."""
-    import sys
-
-    from qa.store.faiss_index import corpus_hashes, load_or_build, read_corpus
-
-    if cfg.store.engine == "faiss":
-        from qa.store.faiss_store import FaissStore
-
-        return FaissStore(cfg.index_dir, load_or_build(cfg, embedder, rebuild=rebuild, log=log))
-    say = log or (lambda msg: print(f"[qa index] {msg}", file=sys.stderr, flush=True))
-    store = open_store(cfg)
-    reason = "a rebuild was requested" if rebuild else store.staleness(cfg, embedder.fingerprint, corpus_hashes(cfg))
-    if reason is None:
-        return store
-    say(f"building the index: {reason}")
-    docs, hashes = read_corpus(cfg)
-    store.reset(base_manifest(cfg, embedder.fingerprint, embedder.dim))
-    for doc in docs:
-        add_article(store, doc, embedder, cfg, hashes[doc.id])
-    return store

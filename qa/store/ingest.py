@@ -1,10 +1,12 @@
-"""Bulk ingestion: every .txt/.md file under a folder added to the index, one article at a time.
+"""Bulk ingestion (`qa index --add DIR`): every .txt/.md file under a folder added to the index,
+one article at a time.
 
-Each article goes through ``Assistant.add_document``: it is embedded, written to the uploads
-folder and the index is saved as a new generation before the next one starts, so a killed run
-loses at most the article in flight and leaves nothing half-indexed. Running the same command
-again resumes: articles already indexed are recognised (same bytes or same text) and reported
-as such, not added twice. A file that cannot be used is listed with the reason, and the run goes
+Each article goes through the one add path (qa.store.build.ArticleWriter, or
+``Assistant.add_document`` which uses it): it is embedded and added in one store write (with
+FAISS: written to the uploads folder, and a new generation saved) before the next one starts,
+so a killed run loses at most the article in flight and leaves nothing half-indexed. Running
+the same command again resumes: articles already indexed are recognised (same text) and
+reported as such, not added twice. A file that cannot be used is listed with the reason, and the run goes
 on with the next one.
 """
 
@@ -12,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+
+from tqdm import tqdm
 
 from qa.text.corpus import SUFFIXES, CorpusError, DuplicateError
 
@@ -35,55 +40,18 @@ def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def ingest(assistant, folder: Path, progress: bool = True) -> IngestReport:
-    from tqdm import tqdm
-
+def ingest(add: Callable[[str, bytes], str], folder: Path, progress: bool = True) -> IngestReport:
+    """Every article file under `folder` through `add` (file name, bytes → document id: an
+    ArticleWriter's add or Assistant.add_document), with a progress bar; what was added, what
+    was already indexed and what failed, each with its reason."""
     report = IngestReport()
     files = article_files(folder)
     for path in tqdm(files, desc="indexing", unit="article", disable=not progress):
         name = str(path.relative_to(folder))
         try:
-            report.added.append((name, assistant.add_document(path.name, path.read_bytes())))
+            report.added.append((name, add(path.name, path.read_bytes())))
         except DuplicateError as err:
             report.duplicates.append((name, str(err)))
         except (CorpusError, OSError) as err:
             report.errors.append((name, str(err)))
     return report
-
-
-class StoreWriter:
-    """What `ingest` adds articles through when the index is a shared store (QA_STORE=postgres):
-    the article is chunked, embedded and added in one store transaction; no uploads folder is
-    written (other processes, possibly on other machines, read the article from the store)."""
-
-    def __init__(self, store, embedder, cfg):
-        self.store, self.embedder, self.cfg = store, embedder, cfg
-        self.taken = store.document_ids()  # ids in use; another writer's new ones are found on conflict
-
-    def add_document(self, name: str, data: bytes) -> str:
-        import re
-
-        from qa.text.corpus import decode, make_document
-        from qa.store.base import add_article
-
-        stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
-        if Path(name).suffix.lower() not in SUFFIXES:
-            raise CorpusError(f"{name}: only .txt and .md files can be added")
-        text = decode(data, name)
-        for attempt in range(2):
-            doc_id, n = f"upload_{stem}", 2
-            while doc_id in self.taken:
-                doc_id, n = f"upload_{stem}_{n}", n + 1
-            doc = make_document(doc_id, text, name)
-            try:
-                add_article(self.store, doc, self.embedder, self.cfg)
-            except DuplicateError:
-                raise
-            except CorpusError:  # the id was taken by another writer since: look again, once
-                if attempt:
-                    raise
-                self.taken = self.store.document_ids()
-                continue
-            self.taken.add(doc_id)
-            return doc_id
-        raise AssertionError("unreachable")

@@ -3,13 +3,13 @@
 Tables (all ``qa_``-prefixed): ``qa_meta`` (one row: the manifest, the chunk count and the
 total token length, locked by each writer so adds are serialised), ``qa_docs``, ``qa_chunks``
 and ``qa_sentences`` (unit JSON + ``vector(dim)``), ``qa_postings`` (term, chunk row, tf, chunk
-length, impact) made by our own ``qa.lexical.doc_tokens`` so CJK and Arabic tokenise exactly as
+length, impact) made by our own ``qa.text.lexical.doc_tokens`` so CJK and Arabic tokenise exactly as
 in the FAISS store, and ``qa_terms`` (term, document frequency), kept by each add.
 
 - Dense: inner product of unit vectors (``<#>``), exact (sequential scan) up to
-  ``qa.index.HNSW_ABOVE`` chunks, an HNSW index above it, as the FAISS store does; a bulk load
+  ``qa.store.base.HNSW_ABOVE`` chunks, an HNSW index above it, as the FAISS store does; a bulk load
   of more than IVFFLAT_ABOVE chunks gets an IVFFlat index instead (its HNSW build is too slow).
-- Lexical: BM25 computed in SQL with bm25s's "lucene" formula and K1/B (qa.lexical), so both
+- Lexical: BM25 computed in SQL with bm25s's "lucene" formula and K1/B (qa.text.lexical), so both
   stores give the same scores (float64 here, float32 in bm25s: equal ranks up to near-ties),
   reading at most TOP_POSTINGS postings per query term (exact below that; see _BM25).
 - An article is added in one transaction: a killed writer leaves nothing half-indexed.
@@ -28,10 +28,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qa.text.corpus import CorpusError, DuplicateError
-from qa.store.faiss_index import HNSW_ABOVE, _text_key
-from qa.text.lexical import B, K1, doc_tokens, tokenize
-from qa.store.base import StoreError, manifest_staleness
+from qa.config import Config
+from qa.models.embedder import Embedder
+from qa.store.base import HNSW_ABOVE, StoreError, base_manifest, manifest_staleness
+from qa.store.embedding import embed_article
+from qa.text.corpus import DuplicateError, check_new_article, text_key
+from qa.text.lexical import K1, B, doc_tokens, tokenize
 from qa.types import Chunk, Document, DocumentInfo
 
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
@@ -41,7 +43,7 @@ BUILD_MEMORY_MB = 8192  # cap of maintenance_work_mem for a dense index build (t
 # (then kept up to date row by row) unless that add leaves more than IVFFLAT_ABOVE chunks (a
 # bulk load), which gets IVFFlat: k-means lists, each query scanning the `probes` lists nearest
 # to it. Measured here (2 shared cores, pgvector 0.6.2, 768-d clustered synthetic vectors of
-# qa.bench_store, leader + 1 parallel worker; recall@10 against exact inner product, 50 queries):
+# qa.measure.bench_store, leader + 1 parallel worker; recall@10 against exact inner product, 50 queries):
 #   100k  HNSW m 16, ef_construction 80: build 119 s; ef_search 96: recall 1.000, 6.6 ms
 #   100k  IVFFlat 100 lists: build 6 s; 16 probes: 0.834, 17.6 ms (lists coarser than the
 #         clusters); 316 lists: 9 s; 8 probes: 0.906, 2.9 ms; 32: 0.946, 11.6 ms
@@ -75,7 +77,7 @@ _TABLES = ("qa_terms", "qa_postings", "qa_sentences", "qa_chunks", "qa_docs", "q
 # terms or its partial score is not among the RESCORED best: a chunk whose common terms are each
 # no more frequent in it than in thousands of others, so each adds a small (low-idf) amount;
 # and lexical hits vote at lexical_weight 0.05 in the fused ranking.
-# Measured on 1M synthetic chunks (qa.bench_store Zipf texts, 3-token queries, 50 queries, 2
+# Measured on 1M synthetic chunks (qa.measure.bench_store Zipf texts, 3-token queries, 50 queries, 2
 # shared cores): recall 0.907 of the top 30 against bm25s's exact top 30; 25.6 ms p50, 34.4 ms p95
 # with the postings in memory (28 / 52 ms right after the load).
 TOP_POSTINGS = 3000
@@ -160,6 +162,8 @@ class PostgresStore:
         one add into an empty store from which postings are indexed after loading (BULK_ABOVE);
         `hnsw_above`, `ivfflat_above`: the dense index's thresholds (HNSW_ABOVE, IVFFLAT_ABOVE).
         Small values are for tests of the truncation, the bulk path and the dense indexes."""
+        # lazily, here and in add_documents: psycopg and pgvector are an optional extra
+        # (pip install -e '.[postgres]'); the FAISS store runs without them
         import psycopg
 
         if top_postings < 1:
@@ -289,10 +293,6 @@ class PostgresStore:
     def document_ids(self) -> set[str]:
         return {r[0] for r in self._rows("SELECT id FROM qa_docs")}
 
-    def document_sentences(self, doc_id: str) -> list[Chunk]:
-        return [_chunk(r[0]) for r in self._rows("SELECT data FROM qa_sentences WHERE doc_id = %s ORDER BY pos",
-                                                 (doc_id,))]
-
     def staleness(self, cfg, embedder_fingerprint: str, hashes: dict[str, str]) -> str | None:
         """As the FAISS store's, except that articles added to the store by any process
         (``qa index --add``) count as part of it: only the corpus files must all be there."""
@@ -314,6 +314,17 @@ class PostgresStore:
             self.conn.execute("INSERT INTO qa_meta VALUES (1, %s, 0, 0, 0)",
                               (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0, pg_layout=LAYOUT)),))
         self._dim = dim
+
+    def rebuild(self, docs: list[Document], file_hashes: dict[str, str], embedder: Embedder, cfg: Config) -> int:
+        """Empty the store, then add the articles one transaction each, in order (a build killed
+        midway leaves a store that is stale, not inconsistent)."""
+        self.reset(base_manifest(cfg, embedder.fingerprint, embedder.dim))
+        embedded = 0
+        for doc in docs:
+            cache: dict = {}
+            self.add_document(doc, *embed_article(doc, embedder, cfg, cache), file_hashes[doc.id])
+            embedded += len(cache)
+        return embedded
 
     def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                      sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
@@ -387,18 +398,13 @@ class PostgresStore:
 
     def _claim(self, doc: Document) -> None:
         """Inside the add transaction (which holds qa_meta's row lock): refuse duplicates."""
-        row = self.conn.execute("SELECT id FROM qa_docs WHERE sha256 = %s OR text_key = %s LIMIT 1",
-                                (doc.sha256, _text_key(doc.text))).fetchone()
-        if row:
-            raise DuplicateError(f"this article is already indexed as {row[0]}")
-        if self.conn.execute("SELECT 1 FROM qa_docs WHERE id = %s", (doc.id,)).fetchone():
-            raise CorpusError(f"an article named {doc.id} is already indexed")
+        check_new_article(doc, *self.conn.execute(_KNOWN, _known(doc)).fetchone())
 
     def _insert(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
                 sentences: list[Chunk], sentence_vectors: np.ndarray, counts: "_Counts", file_hash: str | None) -> None:
         cur = self.conn.cursor()
         cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data, file_hash) VALUES (%s, %s, %s, %s, %s)",
-                    (doc.id, doc.sha256, _text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False),
+                    (doc.id, doc.sha256, text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False),
                      file_hash or doc.sha256))
         _copy_chunks(cur, chunks, chunk_vectors, counts)
         # binary COPY: vectors as float32 bytes (formatting them as text took 0.7 ms per 768-d vector,
@@ -438,17 +444,23 @@ class PostgresStore:
         return [_chunk(d) for d, _ in rows], np.stack([np.asarray(v.to_numpy(), np.float32) for _, v in rows])
 
     def check_new(self, doc: Document) -> None:
-        rows = self._rows("SELECT id, sha256 = %(s)s OR text_key = %(t)s AS same FROM qa_docs "
-                          "WHERE sha256 = %(s)s OR text_key = %(t)s OR id = %(i)s ORDER BY same DESC LIMIT 1",
-                          {"s": doc.sha256, "t": _text_key(doc.text), "i": doc.id})
-        if rows and rows[0][1]:
-            raise DuplicateError(f"this article is already indexed as {rows[0][0]}")
-        if rows:
-            raise CorpusError(f"an article named {doc.id} is already indexed")
+        rows = self._rows(_KNOWN, _known(doc))  # none: the store has no tables yet
+        check_new_article(doc, *(rows[0] if rows else (None, False)))
+
+
+# What check_new_article needs to know of an article: the id of the indexed article with the same
+# text key (an equal text has an equal key: the sha256 column need not be compared), and whether
+# its id is taken. Both are unique columns: two index probes.
+_KNOWN = ("SELECT (SELECT id FROM qa_docs WHERE text_key = %(t)s), "
+          "EXISTS (SELECT 1 FROM qa_docs WHERE id = %(i)s)")
+
+
+def _known(doc: Document) -> dict:
+    return {"t": text_key(doc.text), "i": doc.id}
 
 
 # The chunk holding a unit: the chunk itself, else the first chunk of its article around the
-# sentence, else the sentence (as qa.index.Index.context).
+# sentence, else the sentence (as qa.store.faiss_store.FaissStore.context).
 _CONTEXT = """
 SELECT data FROM (
   SELECT 0 AS k, pos, data FROM qa_chunks WHERE id = %(i)s

@@ -5,6 +5,10 @@ sites get the same treatment: a row of language names (site language menus), lin
 verbatim (teasers that repeat the headline), and a trailing site footer (tips, comments,
 related-article lists) that starts at the first widget line in the last part of the text.
 Offsets always point into the unchanged file text.
+
+The corpus is every article file in the seeds and uploads folders (``read_corpus``); an
+article's identity for duplicates is its text key (``text_key``), one rule for a corpus folder,
+an index and an upload alike (``check_new_article``).
 """
 
 from __future__ import annotations
@@ -13,9 +17,15 @@ import codecs
 import difflib
 import hashlib
 import re
+import threading
 import unicodedata
 from pathlib import Path
+from typing import Iterable
 
+from charset_normalizer import from_bytes
+
+from qa.config import Config
+from qa.text.lang import detect
 from qa.types import Document
 
 SUFFIXES = (".txt", ".md")
@@ -44,12 +54,14 @@ class CorpusError(ValueError):
 
 
 class DuplicateError(CorpusError):
-    """The article is already in the index (same bytes or same text)."""
+    """The article is already in the index (same text: see text_key)."""
+
+
+class IdTakenError(CorpusError):
+    """Another article already has this id (a concurrent writer may have just taken it)."""
 
 
 def detect_language(text: str) -> str:
-    from qa.text.lang import detect
-
     return detect(text)
 
 
@@ -141,8 +153,6 @@ def decode(data: bytes, name: str = "document") -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        from charset_normalizer import from_bytes
-
         best = from_bytes(data).best()
         if best is None or best.encoding is None:
             raise CorpusError(f"{name} is not UTF-8 and its encoding could not be recognised") from None
@@ -161,8 +171,30 @@ def _checked(text: str, name: str) -> str:
     return text
 
 
+# The article spans of recently made documents, by the sha256 of their text (spans depend on the
+# text alone). Every rebuild reads the whole corpus again, and the teaser check (difflib) was
+# 1.8 s of a 2.7 s rebuild of the seed corpus (HashEmbedder, this machine); a process that
+# rebuilds (a changed corpus, another model, the tests) now finds unchanged articles' spans here.
+_SPANS: dict[str, tuple[tuple[int, int], ...]] = {}
+_SPANS_KEPT = 256  # articles; the oldest entry goes first
+_SPANS_LOCK = threading.Lock()
+
+
+def _spans_of(text: str, sha256: str) -> tuple[tuple[int, int], ...]:
+    with _SPANS_LOCK:
+        spans = _SPANS.get(sha256)
+    if spans is None:
+        spans = tuple(article_spans(text))
+        with _SPANS_LOCK:
+            while len(_SPANS) >= _SPANS_KEPT:
+                _SPANS.pop(next(iter(_SPANS)))
+            _SPANS[sha256] = spans
+    return spans
+
+
 def make_document(doc_id: str, text: str, path: str = "") -> Document:
-    spans = article_spans(text)
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    spans = _spans_of(text, sha256)
     if not spans:
         raise CorpusError(f"{doc_id} has no article text")
     body = "\n".join(text[s:e] for s, e in spans)
@@ -173,21 +205,66 @@ def make_document(doc_id: str, text: str, path: str = "") -> Document:
         lang=detect_language(body),
         title=_title(text, spans),
         date=_date(text, spans),
-        spans=tuple(spans),
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        spans=spans,
+        sha256=sha256,
     )
+
+
+def text_key(text: str) -> str:
+    """Identity of an article's text regardless of encoding, line endings and spacing, so a
+    re-encoded or re-saved copy of an indexed article is recognised as a duplicate. Equal texts
+    (equal Document.sha256) have equal keys, so the key alone decides."""
+    return hashlib.sha256(" ".join(text.replace("\ufeff", "").split()).encode("utf-8")).hexdigest()
+
+
+def check_new_article(doc: Document, same_text_as: str | None, id_taken: bool) -> None:
+    """The rule for adding an article to an index, whichever engine holds it: refused as a
+    duplicate when an indexed article has the same text key (`same_text_as`: its id), else when
+    its id is taken. The store looks both up; the order and the messages are decided here."""
+    if same_text_as is not None:
+        raise DuplicateError(f"this article is already indexed as {same_text_as}")
+    if id_taken:
+        raise IdTakenError(f"an article named {doc.id} is already indexed")
 
 
 def corpus_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def load_corpus(folder: Path) -> list[Document]:
-    """Every .txt/.md file in `folder` (gold and other data files are not articles)."""
-    docs = []
-    for path in corpus_files(folder):
-        text = decode(path.read_bytes(), path.name)
-        docs.append(make_document(path.stem, text, str(path)))
+def corpus_dirs(cfg: Config) -> list[Path]:
+    """The folders the corpus is read from: the seeds folder (named even when missing, so the
+    "no articles" message names it) and the uploads folder when there is one."""
+    return [cfg.seeds_dir, *([cfg.uploads_dir] if cfg.uploads_dir.is_dir() else [])]
+
+
+def corpus_hashes(folders: Iterable[Path]) -> dict[str, str]:
+    """doc id → sha256 of the file bytes, for every article file in `folders` (what an index's
+    manifest records, so its staleness is decided without decoding a file)."""
+    return {path.stem: hashlib.sha256(path.read_bytes()).hexdigest()
+            for folder in folders if folder.is_dir() for path in corpus_files(folder)}
+
+
+def read_corpus(folders: Iterable[Path]) -> tuple[list[Document], dict[str, str]]:
+    """The articles of every .txt/.md file in `folders` (gold and other data files are not
+    articles) and the sha256 of each file's bytes (what the manifest records, so a file stored
+    as GB18030, with a BOM or not NFC-normalised does not look changed on every load). Raises
+    CorpusError naming the file when one is unusable, repeats another's name or its text (the
+    text key of check_new_article), or when there is no article at all."""
+    folders = list(folders)
+    docs, hashes, seen, texts = [], {}, {}, {}
+    for folder in folders:
+        for path in corpus_files(folder) if folder.is_dir() else []:
+            if path.stem in seen:
+                raise CorpusError(f"two articles are named {path.stem} ({seen[path.stem]} and {path})")
+            seen[path.stem] = path
+            data = path.read_bytes()
+            doc = make_document(path.stem, decode(data, path.name), str(path))
+            key = text_key(doc.text)
+            if key in texts:
+                raise CorpusError(f"{path} repeats the article {texts[key]}; remove one of the two files")
+            texts[key] = path
+            docs.append(doc)
+            hashes[doc.id] = hashlib.sha256(data).hexdigest()
     if not docs:
-        raise CorpusError(f"no .txt or .md articles in {folder}")
-    return docs
+        raise CorpusError(f"no .txt or .md articles in {', '.join(map(str, folders))}")
+    return docs, hashes

@@ -1,5 +1,6 @@
-"""Lexical retrieval: BM25 (bm25s, sparse-matrix scoring that stays fast at 100k+ chunks) over a
-tokenizer that works for Latin, Arabic and CJK text.
+"""Lexical matching: the tokenizer that works for Latin, Arabic and CJK text, and BM25's
+parameters. Shared by both stores' BM25 (qa.store.lexical over bm25s; qa.store.postgres in SQL)
+and by citation verification (qa.answering.cite), so every part tokenises a text the same way.
 
 - Latin/other scripts: NFKC, lower-case, word tokens; German compounds are left whole.
 - Arabic: diacritics and tatweel removed, alef/ya/ta-marbuta forms unified, a leading
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-
-import numpy as np
 
 # U+30FB "・" (the separator in transliterated names: 米拉・穆拉蒂) is punctuation, not a character
 _TOKEN = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
@@ -61,7 +60,7 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-# BM25 parameters (bm25s defaults, spelled out: qa.store_postgres computes the same scores in SQL):
+# BM25 parameters (bm25s defaults, spelled out: qa.store.postgres computes the same scores in SQL):
 # score = Σ_query tokens idf · tf / (tf + K1 · (1 − B + B · len / avg len)),
 # idf = ln(1 + (N − df + 0.5) / (df + 0.5))  (the "lucene" variant); an empty text counts one token.
 K1, B = 1.5, 0.75
@@ -70,32 +69,3 @@ K1, B = 1.5, 0.75
 def doc_tokens(text: str) -> list[str]:
     """The tokens BM25 indexes for a chunk (never empty: bm25s needs a token per document)."""
     return tokenize(text) or ["\u2205"]
-
-
-class LexicalIndex:
-    """BM25 over chunk texts. Rebuilt from the chunk texts on load (milliseconds for the seed
-    corpus, seconds for 100k chunks), so nothing but the chunks themselves is persisted."""
-
-    def __init__(self, texts: list[str]):
-        import bm25s
-
-        self._bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
-        self.size = len(texts)
-        corpus = [doc_tokens(t) for t in texts]
-        if corpus:  # bm25s cannot index an empty corpus; search() answers [] for it
-            self._bm25.index(corpus, show_progress=False)
-
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        tokens = tokenize(query)
-        if not tokens or not self.size:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        rows = np.flatnonzero(scores > 0)  # ascending rows
-        if k <= 0 or not len(rows):
-            return []
-        if len(rows) > k:  # everything tied with the k-th score stays a candidate
-            kth = -np.partition(-scores[rows], k - 1)[k - 1]
-            rows = rows[scores[rows] >= kth]
-        # ties break by ascending row, as in the PostgreSQL store (ORDER BY score DESC, pos)
-        top = rows[np.argsort(-scores[rows], kind="stable")][:k]
-        return [(int(i), float(scores[i])) for i in top]
