@@ -23,8 +23,9 @@ import numpy as np
 from . import cite, evidence
 from .config import MAX_QUESTION_CHARS, Config, load_config
 from .chunking import split_sentences
-from .corpus import SUFFIXES, CorpusError, decode, make_document
+from .corpus import make_document, write_source
 from .embed import make_embedder
+from .formats import extract
 from .generate import build_messages, make_generator, rewrite_request, translation_request
 from .lang import detect, foreign_words, preload
 from .question import split_question
@@ -147,12 +148,12 @@ class Assistant:
             raise errors[0]
 
     def add_document(self, name: str, data: bytes) -> str:
-        """Index an uploaded article incrementally and persist it; returns its document id."""
+        """Index an uploaded article (.txt, .md, .html, .pdf, .docx: qa.formats) incrementally and
+        persist it; returns its document id. A file that cannot be used raises a CorpusError
+        (qa.formats.FormatError for the file itself) before anything is loaded or written."""
         stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUFFIXES:
-            raise CorpusError(f"{name}: only .txt and .md files can be added")
-        text = decode(data, name)
+        found = extract(name, data)
+        text = found.text
         with self._lock:
             store = self.store
             taken = store.document_ids()
@@ -160,22 +161,27 @@ class Assistant:
             n = 2
             while doc_id in taken:
                 doc_id, n = f"upload_{stem}_{n}", n + 1
-            path = self.cfg.uploads_dir / f"{doc_id}{suffix}"
-            doc = make_document(doc_id, text, str(path))
+            # an HTML, PDF or Word file is stored as its extracted text (<id>.txt), which is what
+            # is chunked and cited; its original name, type and metadata go beside it (<id>.source.json)
+            path = self.cfg.uploads_dir / f"{doc_id}{found.suffix}"
+            doc = make_document(doc_id, text, str(path), **found.metadata())
             store.check_new(doc)  # a duplicate is refused before any file is written
             units = embed_article(doc, self.embedder, self.cfg)
             # the file first: a crash after it leaves the store stale (rebuilt with the file on
             # restart), never an indexed article without its file
             self.cfg.uploads_dir.mkdir(parents=True, exist_ok=True)
+            written = [write_source(path, found.metadata())] if found.converted else []
             tmp = path.with_suffix(path.suffix + ".tmp")
             tmp.write_bytes(text.encode("utf-8"))
             tmp.replace(path)
+            written.append(path)
             try:
                 # the manifest records the file as written (UTF-8), so the index stays fresh on
                 # restart; the FAISS store saves a new generation, PostgreSQL adds in one transaction
                 store.add_document(doc, *units, hashlib.sha256(path.read_bytes()).hexdigest())
             except BaseException:
-                path.unlink(missing_ok=True)
+                for file in written:
+                    file.unlink(missing_ok=True)
                 raise
         return doc_id
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text, sentence_units
 from .config import Config
-from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_document
+from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_document, read_source
 from .embed import Embedder
 from .lexical import LexicalIndex
 from .store import base_manifest, manifest_staleness
@@ -375,7 +375,7 @@ def read_corpus(cfg: Config) -> tuple[list[Document], dict[str, str]]:
                 raise CorpusError(f"two articles are named {path.stem} ({seen[path.stem]} and {path})")
             seen[path.stem] = path
             data = path.read_bytes()
-            doc = make_document(path.stem, decode(data, path.name), str(path))
+            doc = make_document(path.stem, decode(data, path.name), str(path), **read_source(path))
             key = _text_key(doc.text)
             if key in texts:
                 raise CorpusError(f"{path} repeats the article {texts[key]}; remove one of the two files")

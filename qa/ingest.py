@@ -1,4 +1,5 @@
-"""Bulk ingestion: every .txt/.md file under a folder added to the index, one article at a time.
+"""Bulk ingestion: every article file under a folder (.txt, .md, .html, .htm, .pdf, .docx:
+qa.formats) added to the index, one article at a time.
 
 Each article goes through ``Assistant.add_document``: it is embedded, written to the uploads
 folder and the index is saved as a new generation before the next one starts, so a killed run
@@ -10,10 +11,13 @@ on with the next one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import SUFFIXES, CorpusError, DuplicateError
+from .corpus import CorpusError, DuplicateError, make_document
+from .formats import SUFFIXES, check_upload, extract
+from .store import add_article
 
 
 @dataclass
@@ -43,6 +47,7 @@ def ingest(assistant, folder: Path, progress: bool = True) -> IngestReport:
     for path in tqdm(files, desc="indexing", unit="article", disable=not progress):
         name = str(path.relative_to(folder))
         try:
+            check_upload(path.name, path.stat().st_size)  # an oversized file is not read
             report.added.append((name, assistant.add_document(path.name, path.read_bytes())))
         except DuplicateError as err:
             report.duplicates.append((name, str(err)))
@@ -61,20 +66,13 @@ class StoreWriter:
         self.taken = store.document_ids()  # ids in use; another writer's new ones are found on conflict
 
     def add_document(self, name: str, data: bytes) -> str:
-        import re
-
-        from .corpus import decode, make_document
-        from .store import add_article
-
         stem = re.sub(r"[^\w.-]+", "_", Path(name).stem, flags=re.UNICODE).strip("._")[:80] or "upload"
-        if Path(name).suffix.lower() not in SUFFIXES:
-            raise CorpusError(f"{name}: only .txt and .md files can be added")
-        text = decode(data, name)
+        found = extract(name, data)  # the original name, type and metadata are kept on the Document
         for attempt in range(2):
             doc_id, n = f"upload_{stem}", 2
             while doc_id in self.taken:
                 doc_id, n = f"upload_{stem}_{n}", n + 1
-            doc = make_document(doc_id, text, name)
+            doc = make_document(doc_id, found.text, name, **found.metadata())
             try:
                 add_article(self.store, doc, self.embedder, self.cfg)
             except DuplicateError:
