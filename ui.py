@@ -86,14 +86,14 @@ from typing import Any, Iterator
 import gradio as gr
 import uvicorn
 
+from qa.answering.assistant import Assistant, clean_history
 from qa.api import create_app
-from qa.assistant import Assistant, clean_history
 from qa.config import load_config
-from qa.corpus import CorpusError
 from qa.formats import MAX_FILE_BYTES, MAX_TEXT_FILE_BYTES, SUFFIXES, check_upload
-from qa.generate import GenerationError
-from qa.lang import name as language_name
-from qa.store import Store, documents_of
+from qa.models.generator import GenerationError
+from qa.store.base import Store, documents_of
+from qa.text.corpus import CorpusError
+from qa.text.lang import name as language_name
 from qa.types import Answer, DocumentInfo, SourcesFound
 
 log = logging.getLogger("qa.ui")

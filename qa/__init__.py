@@ -5,8 +5,8 @@
     print(a.text, [c.quote for c in a.citations])
 """
 
-from .assistant import Assistant, answer
-from .types import Answer, Chunk, Citation, Document, Passage, Reason, Removal, SourcesFound, TextDelta
+from qa.answering.assistant import Assistant, answer
+from qa.types import Answer, Chunk, Citation, Document, Passage, Reason, Removal, SourcesFound, TextDelta
 
 __all__ = ["answer", "Answer", "Assistant", "Citation", "Chunk", "Document", "Passage", "Reason", "Removal",
            "SourcesFound", "TextDelta"]

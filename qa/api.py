@@ -54,12 +54,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from .assistant import Assistant, clean_history, clean_question
-from .corpus import CorpusError, DuplicateError
-from .formats import MAX_FILE_BYTES, FileTooLarge, UnsupportedFormat, check_upload
-from .generate import GenerationError
-from .store import documents_of
-from .types import Answer, Passage, SourcesFound, TextDelta
+from qa.answering.assistant import Assistant, clean_history, clean_question
+from qa.formats import MAX_FILE_BYTES, FileTooLarge, UnsupportedFormat, check_upload
+from qa.models.generator import GenerationError
+from qa.store.base import documents_of
+from qa.text.corpus import CorpusError, DuplicateError
+from qa.types import Answer, Passage, SourcesFound, TextDelta
 
 log = logging.getLogger("qa.api")
 

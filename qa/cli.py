@@ -19,9 +19,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _ask(args) -> int:
-    from .assistant import Assistant, clean_question
-    from .config import load_config
-    from .generate import GenerationError
+    from qa.answering.assistant import Assistant, clean_question
+    from qa.config import load_config
+    from qa.models.generator import GenerationError
 
     try:
         clean_question(args.question)
@@ -37,8 +37,8 @@ def _ask(args) -> int:
 
 
 def _answer(assistant, args) -> int:
-    from .store import documents_of
-    from .types import SourcesFound, TextDelta
+    from qa.store.base import documents_of
+    from qa.types import SourcesFound, TextDelta
 
     if args.json:
         print(json.dumps(assistant.answer(args.question).to_dict(), ensure_ascii=False, indent=2))
@@ -64,16 +64,16 @@ def _answer(assistant, args) -> int:
 
 
 def _index(args) -> int:
-    from .config import load_config
-    from .embed import make_embedder
-    from .index import load_or_build
+    from qa.config import load_config
+    from qa.models.embedder import make_embedder
+    from qa.store.faiss_index import load_or_build
 
     cfg = load_config()
     if cfg.store != "faiss":
         return _index_store(cfg, args)
     if args.add:
-        from .assistant import Assistant
-        from .ingest import ingest
+        from qa.answering.assistant import Assistant
+        from qa.store.ingest import ingest
 
         report = ingest(Assistant(cfg), Path(args.add))
         print(report.summary())
@@ -85,9 +85,9 @@ def _index(args) -> int:
 
 def _index_store(cfg, args) -> int:
     """`qa index [--add DIR]` on a shared store (QA_STORE=postgres)."""
-    from .embed import make_embedder
-    from .ingest import StoreWriter, ingest
-    from .store import load_or_build_store
+    from qa.models.embedder import make_embedder
+    from qa.store.ingest import StoreWriter, ingest
+    from qa.store.base import load_or_build_store
 
     embedder = make_embedder(cfg)
     store = load_or_build_store(cfg, embedder, rebuild=args.rebuild)
@@ -100,8 +100,8 @@ def _index_store(cfg, args) -> int:
 
 
 def _models(args) -> int:
-    from .config import load_config
-    from .models import REGISTRY, ModelStore
+    from qa.config import load_config
+    from qa.models.weights import REGISTRY, ModelStore
 
     cfg = load_config()
     store = ModelStore(cfg.models_dir)
@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["fetch", "verify"])
     p.set_defaults(func=_models)
 
-    from . import bench, evaluate
+    from qa.measure import bench
+
+    from qa.measure import evaluate
 
     evaluate.add_arguments(sub.add_parser("eval", help="evaluate against a gold set"))
     bench.add_arguments(sub.add_parser("bench", help="measure speed and memory"))
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # a clear message instead of a traceback; QA_DEBUG=1 shows it
-        from .config import load_config
+        from qa.config import load_config
 
         if load_config().debug:
             raise

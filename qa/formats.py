@@ -41,8 +41,8 @@ import trafilatura
 from docx.table import Table
 from trafilatura.utils import load_html
 
-from .corpus import MAX_DOC_BYTES, CorpusError, decode
-from .lang import NAMES
+from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
+from qa.text.lang import NAMES
 
 # extension → the type the content must have
 SUFFIXES: dict[str, str] = {".txt": "txt", ".md": "md", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}

@@ -16,7 +16,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, Num
 
 HTML_TITLE = "Harbour city opens floating library"
 HTML_FACT = "The barge, named Papyrus, holds 12,000 books and moors at a different quay every month."
-HTML_QUESTION = "Who is the head librarian of the floating library in Velmora?"
+HTML_QUESTION = "What is the name of the barge that holds the floating library in Velmora?"
 HTML_PAGE = f"""<!DOCTYPE html>
 <html lang="en">
 <head>

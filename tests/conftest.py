@@ -41,7 +41,7 @@ Die Stadtwerke planen bis 2028 zwei weitere Anlagen und einen Batteriespeicher a
 """
 
 
-from qa.hash_embedder import HashEmbedder  # noqa: E402,F401  (tests import it from here)
+from qa.models.hash_embedder import HashEmbedder  # noqa: E402,F401  (tests import it from here)
 
 
 def copy_seeds(dest: Path) -> Path:
@@ -72,8 +72,8 @@ def built_root(tmp_path_factory) -> Path:
     it must copy it first (``real_root``). The real index/ is only read, as a head start: when it
     fits the seeds copy it is reused; otherwise load_or_build rebuilds it here (~1 min)."""
     from qa.config import load_config  # noqa: F401  (imported here: collection stays light)
-    from qa.embed import make_embedder
-    from qa.index import Index, IndexError_, load_or_build
+    from qa.models.embedder import make_embedder
+    from qa.store.faiss_index import Index, IndexError_, load_or_build
 
     root = tmp_path_factory.mktemp("built")
     copy_seeds(root / "seeds")

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import bench
-from qa.index import Index
-from qa.retrieve import Retriever
+from qa.measure import bench
+from qa.store.faiss_index import Index
+from qa.answering.retrieve import Retriever
 from qa.config import load_config
 from qa.types import Chunk, Document
 
@@ -66,15 +66,17 @@ def test_check_targets_met_missed_and_missing():
 
 
 def test_code_fingerprint_follows_pipeline_sources_only(tmp_path):
-    (tmp_path / "assistant.py").write_text("x = 1\n")
-    (tmp_path / "bench.py").write_text("y = 1\n")
+    (tmp_path / "answer").mkdir()
+    (tmp_path / "measure").mkdir()
+    (tmp_path / "answer" / "assistant.py").write_text("x = 1\n")
+    (tmp_path / "measure" / "bench.py").write_text("y = 1\n")
     first = bench.code_fingerprint(tmp_path)
     assert first == bench.code_fingerprint(tmp_path) and len(first) == 12
-    (tmp_path / "bench.py").write_text("y = 2\n")  # the tools do not change what is measured
+    (tmp_path / "measure" / "bench.py").write_text("y = 2\n")  # the tools do not change what is measured
     assert bench.code_fingerprint(tmp_path) == first
-    (tmp_path / "assistant.py").write_text("x = 2\n")
+    (tmp_path / "answer" / "assistant.py").write_text("x = 2\n")
     assert bench.code_fingerprint(tmp_path) != first
-    (tmp_path / "assistant.py").write_text("x = 1\n")
+    (tmp_path / "answer" / "assistant.py").write_text("x = 1\n")
     (tmp_path / "calibration.json").write_text("{}")
     assert bench.code_fingerprint(tmp_path) != first
 
@@ -84,7 +86,7 @@ def test_peak_rss_is_own_memory_not_the_parents():
     import resource
 
     ballast = np.ones(300 * 1024 * 1024 // 8)  # make this process clearly bigger than its child
-    code = "from qa.bench import peak_rss_mb; print(peak_rss_mb())"
+    code = "from qa.measure.bench import peak_rss_mb; print(peak_rss_mb())"
     child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  check=True, cwd=ROOT).stdout)
     assert bench.peak_rss_mb() >= bench.current_rss_mb() > 300
@@ -100,7 +102,7 @@ def test_select_questions_spread_deterministic_and_mixed():
     assert chosen == bench.select_questions(gold, 20)
     assert len({q["id"] for q in chosen}) == 20
     assert Counter(q["lang"] for q in chosen) == {"en": 5, "de": 5, "zh": 5, "ar": 5}
-    assert any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 14
+    assert any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 12  # about a third of the gold questions are unanswerable
     assert not any(q["follows"] for q in chosen)
     assert [q["lang"] for q in bench.select_questions(gold, 2)] == ["en", "de"]
 

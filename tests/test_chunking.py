@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import chunk_document, split_sentences, weight
+from qa.text.chunking import chunk_document, split_sentences, weight
 from qa.config import Config
-from qa.corpus import article_spans, load_corpus
+from qa.text.corpus import article_spans, load_corpus
 from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import pytest
 
-from qa import numbers
-from qa.chunking import split_sentences
-from qa.cite import ABSTAIN_TEXT, Claim, Verdict, Verifier, _attach, abstain_text, assemble, is_refusal, parse
+from qa.text import numbers
+from qa.text.chunking import split_sentences
+from qa.answering.cite import ABSTAIN_TEXT, Claim, Verdict, Verifier, _attach, abstain_text, assemble, is_refusal, parse
 from qa.types import Chunk, Document, Passage
 
 # -- fixtures: three passages from two articles, and a fake embedder ------------------------------
@@ -232,7 +232,7 @@ def test_invented_name_written_against_chinese_characters_is_flagged():
 
 
 def test_version_numbers_inside_chinese_text_belong_to_the_name():
-    from qa.cite import _NAMED_NUMBER, _names
+    from qa.answering.cite import _NAMED_NUMBER, _names
     assert _NAMED_NUMBER.findall("击败了GPT-3.5。Llama3和GPT-4o") == ["GPT-3.5", "Llama3", "GPT-4o"]
     assert _names("他想开发Phi-模型的Gemini", "zh") == ["Phi", "Gemini"]
     assert _names("Sébastien Bubeck joined OpenAI, Müller said.", "en") == ["Sébastien", "Bubeck", "OpenAI", "Müller"]
@@ -336,7 +336,7 @@ def test_assemble_quotes_the_best_matching_sentence_of_the_passage():
 
 
 def test_removal_records_a_typed_reason():
-    from qa.cite import removal
+    from qa.answering.cite import removal
     from qa.types import Reason
 
     assert removal(verdict("ok.", [1])) is None
@@ -512,13 +512,13 @@ def test_an_unsupported_sentence_is_not_split():
     ("他去了谷歌、微软。", "zh", ["他去了谷歌、微软。"]),
 ])
 def test_clauses(sentence, lang, expected):
-    from qa.cite import clauses
+    from qa.answering.cite import clauses
 
     assert clauses(sentence, lang) == expected
 
 
 def test_a_year_the_passages_do_not_give_is_dropped_from_its_month():
-    from qa.cite import _without_invented_years as drop
+    from qa.answering.cite import _without_invented_years as drop
 
     assert drop("She left in May 2021 to found a firm.", [2024.0], "en") == "She left in May to found a firm."
     assert drop("Sie ging im Mai 2021.", [], "de") == "Sie ging im Mai."

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import MAX_DOC_BYTES, CorpusError, article_spans, decode, load_corpus, make_document
+from qa.text.corpus import MAX_DOC_BYTES, CorpusError, article_spans, decode, load_corpus, make_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 LANGS = {"000": "de", "001": "ar", "002": "de", "003": "zh", "004": "de"}

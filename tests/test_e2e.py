@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from qa import Answer, Assistant, Citation, SourcesFound, TextDelta, answer
-from qa.cite import abstain_text
+from qa.answering.cite import abstain_text
 from qa.config import MAX_QUESTION_CHARS, load_config
 
 pytestmark = pytest.mark.e2e

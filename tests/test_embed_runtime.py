@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from qa.config import load_config
-from qa.embed import choose_runtime, make_embedder
-from qa.onnx_embed import export_dir
+from qa.models.embedder import choose_runtime, make_embedder
+from qa.models.onnx_embedder import export_dir
 
 GOOD = {"ok": True, "min_cosine": 0.99995, "threshold": 0.999}
 

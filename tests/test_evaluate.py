@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa import evaluate as ev
+from qa.measure import evaluate as ev
 
 ROOT = Path(__file__).resolve().parents[1]
 

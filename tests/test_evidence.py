@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import evidence, numbers
-from qa.chunking import sentence_units
-from qa.cite import Verifier, parse, says_nothing
-from qa.embed import choose_dtype, cpu_flags
-from qa.index import Index
-from qa.lang import foreign_words, sounds_alike
+from qa.answering import evidence
+from qa.text import numbers
+from qa.text.chunking import sentence_units
+from qa.answering.cite import Verifier, parse, says_nothing
+from qa.models.embedder import choose_dtype, cpu_flags
+from qa.store.faiss_index import Index
+from qa.text.lang import foreign_words, sounds_alike
 from qa.types import Chunk, Document, Passage
 
 TEXT = ("Erster Absatz über die Firma Alpha. Er wechselt zur Firma Beta.\n\n"
@@ -102,7 +103,7 @@ def test_of_two_translations_the_one_in_the_readers_language_or_script_is_given(
 
 
 def test_language_distance():
-    from qa.lang import distance
+    from qa.text.lang import distance
 
     assert distance("de", "de") == 0 and distance("de", "en") == 1 and distance("ar", "en") == 2
     assert distance("zh", "ar") == 2 and distance("fr", "de") == 1
@@ -257,7 +258,7 @@ def test_cpu_flags_are_read_from_cpuinfo_text():
 @pytest.fixture(scope="module")
 def verifier():
     from qa.config import load_config
-    from qa.embed import make_embedder
+    from qa.models.embedder import make_embedder
 
     return Verifier(make_embedder(load_config()))
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.assistant import Assistant
-from qa.cite import abstain_text
+from qa.answering.assistant import Assistant
+from qa.answering.cite import abstain_text
 from qa.types import Answer, Reason
 
 from conftest import HashEmbedder, tmp_config

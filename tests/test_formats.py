@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 from article_files import (
@@ -25,13 +26,13 @@ from article_files import (
     pdf_file,
     zip_bomb_docx,
 )
-from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config, tree
+from conftest import ARTICLE_DE, SEEDS, HashEmbedder, tmp_config, tree
 
-from qa.assistant import Assistant
-from qa.corpus import CorpusError
+from qa.answering.assistant import Assistant
 from qa.formats import FileTooLarge, FormatError, UnsupportedFormat, extract, sniff
-from qa.index import Index, load_or_build
-from qa.ingest import ingest
+from qa.store.faiss_index import Index, load_or_build
+from qa.store.ingest import ingest
+from qa.text.corpus import CorpusError
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 
@@ -164,7 +165,8 @@ def test_bad_files_are_refused_with_a_clear_message(name, make, error, message):
 # -- the same path for uploads and `qa index --add` -------------------------------------------------
 @pytest.fixture
 def assistant(tmp_path):
-    copy_seeds(tmp_path / "seeds")
+    (tmp_path / "seeds").mkdir()  # one seed article: the index builds in a moment
+    shutil.copy(min(SEEDS.glob("*.txt")), tmp_path / "seeds")
     a = Assistant(tmp_config(tmp_path))
     a._embedder = HashEmbedder()
     return a

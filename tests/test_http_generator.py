@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.generate import GenerationError, OpenAIHTTPGenerator
+from qa.models.generator import GenerationError, OpenAIHTTPGenerator
 
 from conftest import free_port, tmp_config
 
@@ -131,7 +131,7 @@ def llama_server():
     import xllamacpp as xlc
 
     from qa.config import load_config
-    from qa.models import resolve
+    from qa.models.weights import resolve
 
     cfg = load_config()
     params = xlc.CommonParams()
@@ -148,7 +148,7 @@ def llama_server():
 @pytest.mark.e2e
 def test_an_answer_through_llama_cpps_http_server_is_cited_and_streamed(llama_server, built_root):
     from qa import Answer, Assistant, SourcesFound, TextDelta
-    from qa.generate import make_generator
+    from qa.models.generator import make_generator
 
     cfg = tmp_config(built_root, gen_backend="openai", openai_base_url=llama_server)
     assert isinstance(make_generator(cfg), OpenAIHTTPGenerator)

@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config, tree
-from qa.corpus import CorpusError, make_document
-from qa.index import DATA_FILES, Index, IndexError_, corpus_hashes, load_or_build
+from qa.text.corpus import CorpusError, make_document
+from qa.store.faiss_index import DATA_FILES, Index, IndexError_, corpus_hashes, load_or_build
 
 TESTS = Path(__file__).resolve().parent
 EXTRA = ("Die Stadtwerke Lindenau haben am Montag ein neues Solarkraftwerk in Betrieb genommen. "
@@ -142,7 +142,7 @@ def test_damaged_index_is_detected_and_rebuilt(built, damage):
 def embedded_texts(index, doc_ids=None) -> int:
     """How many distinct texts the chunks and sentence units of these articles embed (a
     one-sentence chunk and its sentence embed the same text, once)."""
-    from qa.chunking import embedding_text
+    from qa.text.chunking import embedding_text
 
     units = [u for u in index.chunks + index.sentences if doc_ids is None or u.doc_id in doc_ids]
     return len({embedding_text(index.docs[u.doc_id], u) for u in units})
@@ -215,8 +215,8 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from conftest import HashEmbedder, tmp_config
-    from qa.corpus import make_document
-    from qa.index import Index, load_or_build
+    from qa.text.corpus import make_document
+    from qa.store.faiss_index import Index, load_or_build
     cfg = tmp_config(Path({root!r}))
     embedder = HashEmbedder()
     extra = {extra!r}
@@ -304,8 +304,8 @@ REAL_WRITER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     from conftest import tmp_config
-    from qa.assistant import Assistant
-    from qa.index import load_or_build
+    from qa.answering.assistant import Assistant
+    from qa.store.faiss_index import load_or_build
     root = Path({root!r})
     assistant = Assistant(tmp_config(root), log=lambda m: None)
     assistant.embedder, assistant.store  # load the model and the index first
@@ -322,7 +322,7 @@ REAL_WRITER = textwrap.dedent("""
 @pytest.mark.e2e
 @pytest.mark.parametrize("mode", ["build", "add"])
 def test_killed_real_build_and_add(real_root, mode):
-    from qa.embed import make_embedder
+    from qa.models.embedder import make_embedder
 
     cfg = tmp_config(real_root)
     embedder = make_embedder(cfg)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.assistant import Assistant
-from qa.index import Index, _text_key
-from qa.ingest import article_files, ingest
+from qa.answering.assistant import Assistant
+from qa.store.faiss_index import Index, _text_key
+from qa.store.ingest import article_files, ingest
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -79,8 +79,8 @@ def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
         from pathlib import Path
         from conftest import HashEmbedder, tmp_config
-        from qa.assistant import Assistant
-        from qa.ingest import ingest
+        from qa.answering.assistant import Assistant
+        from qa.store.ingest import ingest
         a = Assistant(tmp_config(Path({str(root)!r})))
         a._embedder = HashEmbedder()
         ingest(a, Path({str(folder)!r}), progress=False)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import chunk_document
+from qa.text.chunking import chunk_document
 from qa.config import Config
-from qa.corpus import load_corpus
-from qa.lang import detect
-from qa.lexical import LexicalIndex, tokenize
+from qa.text.corpus import load_corpus
+from qa.text.lang import detect
+from qa.text.lexical import LexicalIndex, tokenize
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.models import ModelError, ModelSpec, ModelStore, Part, resolve
+from qa.models.weights import ModelError, ModelSpec, ModelStore, Part, resolve
 
 
 def wheel_name(requirement: str) -> str:

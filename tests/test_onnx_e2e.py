@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa.config import load_config
-from qa.embed import make_embedder
+from qa.models.embedder import make_embedder
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.cite import join_answers
-from qa.question import split_question
+from qa.answering.cite import join_answers
+from qa.text.question import split_question
 from qa.types import Answer, Citation
 
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 import qa
-import qa.assistant
+import qa.answering.assistant
 from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config, tree
-from qa.assistant import Assistant, clean_question
+from qa.answering.assistant import Assistant, clean_question
 from qa.config import MAX_QUESTION_CHARS
-from qa.corpus import MAX_DOC_BYTES, CorpusError, decode
-from qa.index import load_or_build
+from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
+from qa.store.faiss_index import load_or_build
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 NOISE = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(200)).replace(b"\x00", b"\x01")
@@ -83,10 +83,10 @@ def test_invalid_question_fails_before_any_model_loads(bad, corpus_root):
     with pytest.raises(ValueError):
         assistant.answer(bad)
     assert assistant._embedder is None and assistant._store is None and assistant._generator is None
-    loaded = qa.assistant._default
+    loaded = qa.answering.assistant._default
     with pytest.raises(ValueError):
         qa.answer(bad)
-    assert qa.assistant._default is loaded  # the module-level function did not start loading either
+    assert qa.answering.assistant._default is loaded  # the module-level function did not start loading either
 
 
 # -- decoding ---------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def test_answer_is_safe_from_several_threads(real_root, monkeypatch):
     (same question, same retrieved passages as asked alone)."""
     for var, sub in (("QA_SEEDS_DIR", "seeds"), ("QA_INDEX_DIR", "index"), ("QA_UPLOADS_DIR", "uploads")):
         monkeypatch.setenv(var, str(real_root / sub))
-    monkeypatch.setattr(qa.assistant, "_default", None)  # a fresh default assistant on the temp corpus
+    monkeypatch.setattr(qa.answering.assistant, "_default", None)  # a fresh default assistant on the temp corpus
     results: dict[str, object] = {}
     errors: list[BaseException] = []
 
@@ -329,7 +329,7 @@ def test_answer_is_safe_from_several_threads(real_root, monkeypatch):
         t.join(900)
     assert not any(t.is_alive() for t in threads), "answers did not finish within 15 minutes"
     assert not errors, errors
-    assistant = qa.assistant._default
+    assistant = qa.answering.assistant._default
     assert assistant is not None and assistant.cfg.index_dir == real_root / "index"
     for q in (q for qs in THREAD_QUESTIONS for q in qs):
         answer = results[q]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.retrieve import DUPLICATE_COSINE, diversify, fit_budget, rrf
+from qa.answering.retrieve import DUPLICATE_COSINE, diversify, fit_budget, rrf
 from qa.types import Chunk, Passage
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.assistant import Assistant
-from qa.corpus import CorpusError, DuplicateError, make_document
-from qa.store import load_or_build_store
+from qa.answering.assistant import Assistant
+from qa.text.corpus import CorpusError, DuplicateError, make_document
+from qa.store.base import load_or_build_store
 
 from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config
 
@@ -123,8 +123,8 @@ def pair(tmp_path_factory, built_root, pg_server):
 
 def dev_questions() -> list[tuple[str, list[dict]]]:
     """The dev split of the gold set: (question, history) with a follow-up after its question."""
-    from qa.bench import GOLD_FILE
-    from qa.evaluate import load_gold, select
+    from qa.measure.bench import GOLD_FILE
+    from qa.measure.evaluate import load_gold, select
 
     items = select(load_gold(GOLD_FILE), "dev")
     asked = {it["id"]: it["question"] for it in items}

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from qa.chunking import chunk_document
-from qa.corpus import make_document
-from qa.store import load_or_build_store, open_store
+from qa.text.chunking import chunk_document
+from qa.text.corpus import make_document
+from qa.store.base import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 

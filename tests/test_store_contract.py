@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.corpus import DuplicateError, make_document
-from qa.index import corpus_hashes
-from qa.ingest import StoreWriter, ingest
-from qa.retrieve import Retriever
-from qa.store import StoreError, add_article, load_or_build_store, open_store
+from qa.text.corpus import DuplicateError, make_document
+from qa.store.faiss_index import corpus_hashes
+from qa.store.ingest import StoreWriter, ingest
+from qa.answering.retrieve import Retriever
+from qa.store.base import StoreError, add_article, load_or_build_store, open_store
 
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -144,8 +144,8 @@ import sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEmbedder, tmp_config
-from qa.ingest import StoreWriter, ingest
-from qa.store import open_store
+from qa.store.ingest import StoreWriter, ingest
+from qa.store.base import open_store
 cfg = tmp_config(Path({base!r}), store={kind!r}, store_uri={uri!r})
 ingest(StoreWriter(open_store(cfg), HashEmbedder(), cfg), Path({folder!r}), progress=False)
 """

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.bench_store import format_table, run, synthetic_corpus
-from qa.store import base_manifest
-from qa.store_postgres import PostgresStore, ivfflat_lists, ivfflat_probes
+from qa.measure.bench_store import format_table, run, synthetic_corpus
+from qa.store.base import base_manifest
+from qa.store.postgres import PostgresStore, ivfflat_lists, ivfflat_probes
 
 from conftest import tmp_config
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.lexical import LexicalIndex, doc_tokens
-from qa.store import StoreError, load_or_build_store
-from qa.store_postgres import TOP_POSTINGS, PostgresStore
+from qa.text.lexical import LexicalIndex, doc_tokens
+from qa.store.base import StoreError, load_or_build_store
+from qa.store.postgres import TOP_POSTINGS, PostgresStore
 
 from conftest import HashEmbedder, copy_seeds, tmp_config
 
@@ -70,8 +70,8 @@ def test_a_term_with_more_postings_than_top_postings_is_read_only_that_far(seed_
 def test_a_bulk_load_indexes_its_postings_after_loading_them_and_ranks_as_bm25s(tmp_path: Path, pg_database):
     """add_documents into an empty store, with bulk_above=1 so that the seed corpus takes the bulk
     path (indexes dropped, rows loaded, indexes and statistics made, in the one transaction)."""
-    from qa.bench_store import synthetic_corpus
-    from qa.store import base_manifest
+    from qa.measure.bench_store import synthetic_corpus
+    from qa.store.base import base_manifest
 
     syn = synthetic_corpus(300, 8, n_queries=10)
     store = PostgresStore(pg_database(), bulk_above=1)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.store import load_or_build_store, open_store
+from qa.store.base import load_or_build_store, open_store
 
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
@@ -22,9 +22,9 @@ READER = """
 import json, sys, time
 from pathlib import Path
 from qa.config import load_config
-from qa.embed import make_embedder
-from qa.retrieve import Retriever
-from qa.store import open_store
+from qa.models.embedder import make_embedder
+from qa.answering.retrieve import Retriever
+from qa.store.base import open_store
 cfg = load_config()
 store, embedder = open_store(cfg), make_embedder(cfg)
 stop = Path(sys.argv[1])

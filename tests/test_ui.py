@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 
 import ui
-from qa.assistant import Assistant
-from qa.chunking import chunk_document
+from qa.answering.assistant import Assistant
+from qa.text.chunking import chunk_document
 from qa.config import load_config
-from qa.corpus import decode, make_document
-from qa.index import Index
+from qa.text.corpus import decode, make_document
+from qa.store.faiss_index import Index
 from qa.types import Answer, Citation, Passage
 from conftest import running_app, wait_ready
 

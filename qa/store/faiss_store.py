@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import Index, IndexError_
-from .types import Chunk, Document, DocumentInfo
+from qa.store.faiss_index import Index, IndexError_
+from qa.types import Chunk, Document, DocumentInfo
 
 
 class FaissStore:

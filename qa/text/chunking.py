@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .types import Chunk, Document
+from qa.types import Chunk, Document
 
 CHUNKER_VERSION = "sent-v3"
 # How a chunk is turned into the text that is embedded (see embedding_text). Vectors are reused

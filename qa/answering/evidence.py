@@ -21,10 +21,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from .chunking import weight
-from .lang import distance
-from .store import Store
-from .types import Chunk, Document, Passage
+from qa.text.chunking import weight
+from qa.text.lang import distance
+from qa.store.base import Store
+from qa.types import Chunk, Document, Passage
 
 
 def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], budget: float,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chunking import weight
-from .config import Config
-from .embed import Embedder
-from .store import Store
-from .types import Passage
+from qa.text.chunking import weight
+from qa.config import Config
+from qa.models.embedder import Embedder
+from qa.store.base import Store
+from qa.types import Passage
 
 DUPLICATE_COSINE = 0.82
 

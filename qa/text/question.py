@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .lang import long_enough
+from qa.text.lang import long_enough
 
 
 _QUESTION_WORDS = {

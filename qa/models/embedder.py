@@ -18,8 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .config import Config
-from .models import model_fingerprint, resolve
+from qa.config import Config
+from qa.models.weights import model_fingerprint, resolve
 
 # EmbeddingGemma's activations overflow in float16; bfloat16 keeps float32's range at half the
 # memory, and CPUs with AVX512-BF16/AMX run it faster.
@@ -140,7 +140,7 @@ def _load(path: str, fingerprint: str, threads: int, dtype: str) -> SentenceTran
 
 @functools.lru_cache(maxsize=4)
 def _load_onnx(target: str, fingerprint: str, threads: int):
-    from .onnx_embed import OnnxEmbedder
+    from qa.models.onnx_embedder import OnnxEmbedder
 
     return OnnxEmbedder(Path(target), fingerprint, threads)
 
@@ -163,7 +163,7 @@ def choose_runtime(requested: str | None, record: dict | None) -> tuple[str, str
 
 def _onnx_record(path: str, fingerprint: str, cfg: Config) -> tuple[Path, dict | None]:
     """The export's folder and check record, exporting first where there is none yet."""
-    from . import onnx_embed
+    from qa.models import onnx_embedder as onnx_embed
 
     target = onnx_embed.export_dir(cfg.models_dir, path, fingerprint)
     record = onnx_embed.read_record(target)
@@ -180,7 +180,7 @@ def make_embedder(cfg: Config) -> Embedder:
     """The configured embedder, loaded once per process: the verified ONNX export where there is
     one (made at first use), PyTorch otherwise (Config.embed_runtime overrides the choice)."""
     if cfg.embed_model == "test-hash":  # tests only: see qa.hash_embedder
-        from .hash_embedder import HashEmbedder
+        from qa.models.hash_embedder import HashEmbedder
 
         return HashEmbedder()
     with _cache_lock:

@@ -20,20 +20,21 @@ from typing import Iterator
 
 import numpy as np
 
-from . import cite, evidence
-from .config import MAX_QUESTION_CHARS, Config, load_config
-from .chunking import split_sentences
-from .corpus import make_document, write_source
-from .embed import make_embedder
-from .formats import extract
-from .generate import build_messages, make_generator, rewrite_request, translation_request
-from .lang import detect, foreign_words, preload
-from .question import split_question
-from .retrieve import Retriever, fit_budget, rrf
-from .store import Store, WritableStore, documents_of, embed_article, load_or_build_store
-from .types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
+from qa.answering import cite
+from qa.answering import evidence
+from qa.config import MAX_QUESTION_CHARS, Config, load_config
+from qa.text.chunking import split_sentences
+from qa.text.corpus import make_document, write_source
+from qa.formats import extract
+from qa.models.embedder import make_embedder
+from qa.models.generator import build_messages, make_generator, rewrite_request, translation_request
+from qa.text.lang import detect, foreign_words, preload
+from qa.text.question import split_question
+from qa.answering.retrieve import Retriever, fit_budget, rrf
+from qa.store.base import Store, WritableStore, documents_of, embed_article, load_or_build_store
+from qa.types import Answer, Evidence, Passage, Reason, SourcesFound, StreamEvent, TextDelta
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_FILE = Path(__file__).resolve().parents[1] / "calibration.json"
 
 
 def calibration() -> dict:

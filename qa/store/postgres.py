@@ -28,11 +28,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .corpus import CorpusError, DuplicateError
-from .index import HNSW_ABOVE, _text_key
-from .lexical import B, K1, doc_tokens, tokenize
-from .store import StoreError, manifest_staleness
-from .types import Chunk, Document, DocumentInfo
+from qa.text.corpus import CorpusError, DuplicateError
+from qa.store.faiss_index import HNSW_ABOVE, _text_key
+from qa.text.lexical import B, K1, doc_tokens, tokenize
+from qa.store.base import StoreError, manifest_staleness
+from qa.types import Chunk, Document, DocumentInfo
 
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 16, 80, 96
 BUILD_MEMORY_MB = 8192  # cap of maintenance_work_mem for a dense index build (the server's RAM is unknown here)

@@ -18,10 +18,10 @@ import re
 import threading
 from typing import Iterator, Protocol
 
-from .config import Config
-from .lang import name as language_name
-from .models import resolve
-from .types import Passage
+from qa.config import Config
+from qa.text.lang import name as language_name
+from qa.models.weights import resolve
+from qa.types import Passage
 
 NOT_FOUND = "NOT_FOUND"
 

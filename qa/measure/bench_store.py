@@ -42,8 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config
-from .types import Chunk, Document
+from qa.config import Config
+from qa.types import Chunk, Document
 
 CHUNKS_PER_DOC = 100
 VOCABULARY = 50_000
@@ -100,7 +100,7 @@ def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> d
     """p50/p95 of Retriever.search over the queries, run twice: the first pass ("cold": the pages
     each query needs may be read from disk, as after a server restart) and the second ("warm":
     the store's pages in memory, the steady state of a server whose data fit in its RAM)."""
-    from .retrieve import Retriever
+    from qa.answering.retrieve import Retriever
 
     retriever = Retriever(store, None, cfg)
     retriever.search(queries[0][0], vector=queries[0][1])  # warm: first-query costs (caches, plans) are not retrieval
@@ -125,7 +125,7 @@ class Truth:
 
 
 def ground_truth(syn: Synthetic, cfg: Config) -> Truth:
-    from .lexical import LexicalIndex
+    from qa.text.lexical import LexicalIndex
 
     dense = []
     for _, qv in syn.queries:
@@ -156,9 +156,9 @@ def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
 
 
 def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
-    from .bench import current_rss_mb
-    from .index import Index
-    from .store import base_manifest
+    from qa.measure.bench import current_rss_mb
+    from qa.store.faiss_index import Index
+    from qa.store.base import base_manifest
 
     before = current_rss_mb()
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool 
     """Load the corpus into the store at `uri` (emptied first) and time retrieval; with `reuse`, a
     store that already holds this synthetic corpus (same size, seed, generator, table layout) is
     measured as it is, and the build time reported is the one recorded when it was loaded."""
-    from .store_postgres import LAYOUT, PostgresStore, redact
+    from qa.store.postgres import LAYOUT, PostgresStore, redact
 
     store = PostgresStore(uri)
     stored = store.manifest.get("synthetic") if reuse and store.count() == len(syn.chunks) else None
@@ -195,7 +195,7 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool 
 def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
     """Empty the store, load the corpus in one add, VACUUM; the seconds it took (also recorded in
     the store's manifest, for --reuse)."""
-    from .store import base_manifest
+    from qa.store.base import base_manifest
 
     store.reset(dict(base_manifest(cfg, "synthetic", dim), synthetic={"corpus": syn.spec}))
     by_doc: dict[str, list[int]] = {}
@@ -272,8 +272,8 @@ def main(chunks: int, uri: str | None, json_path: Path, stores=("faiss", "postgr
          pg_dir: Path | None = None) -> int:
     import json
 
-    from .bench import _cpu_name
-    from .config import load_config
+    from qa.measure.bench import _cpu_name
+    from qa.config import load_config
 
     cfg = load_config()
     dim = embedder_dim(cfg)
@@ -291,7 +291,7 @@ def embedder_dim(cfg: Config) -> int:
     (EmbeddingGemma) when it cannot be read."""
     import json
 
-    from .models import resolve
+    from qa.models.weights import resolve
 
     try:
         folder = Path(resolve(cfg.embed_model, cfg.models_dir))

@@ -53,9 +53,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .config import PROJECT_ROOT, Config, load_config
-from .embed import choose_dtype, cpu_flags
-from .evaluate import load_gold, percentile
+from qa.config import PROJECT_ROOT, Config, load_config
+from qa.models.embedder import choose_dtype, cpu_flags
+from qa.measure.evaluate import load_gold, percentile
 
 GOLD_FILE = PROJECT_ROOT / "seeds" / "gold.jsonl"
 DEFAULT_JSON = PROJECT_ROOT / "reports" / "bench.json"
@@ -135,19 +135,20 @@ def current_rss_mb() -> float:
     return rss if rss is not None else peak_rss_mb()
 
 
-NOT_PIPELINE = {"bench.py", "cli.py", "evaluate.py"}  # sources that do not change what is measured
+NOT_PIPELINE = {"measure", "cli.py"}  # sources that do not change what is measured (the tools)
 
 
-def code_fingerprint(package: Path = Path(__file__).parent) -> str:
+def code_fingerprint(package: Path = Path(__file__).resolve().parents[1]) -> str:
     """Hash of the pipeline's sources (qa/*.py but the tools, calibration.json). Each process
     reports it right after importing qa, so a run can tell whether all its processes ran the same
     code (files edited mid-run would make the default/naive comparison meaningless)."""
     import hashlib
 
     h = hashlib.sha256()
-    for path in sorted([*package.glob("*.py"), *package.glob("*.json")]):
-        if path.name not in NOT_PIPELINE:
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted([*package.rglob("*.py"), *package.glob("*.json")]):
+        rel = path.relative_to(package)
+        if rel.parts[0] not in NOT_PIPELINE:
+            h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -256,8 +257,8 @@ def synthetic_texts(chunk_sentences: list[list[str]], chunk_langs: list[str], n:
 def synthetic_index(index, n: int, noise: float = SCALE_NOISE, seed: int = 0):
     """A qa.index.Index of n synthetic chunks derived from a real index (see module docstring);
     returns (index, build seconds). Only building the Index (FAISS + BM25) is timed."""
-    from .index import Index
-    from .types import Chunk
+    from qa.store.faiss_index import Index
+    from qa.types import Chunk
 
     chunks = index.chunks
     sentences = [[index.docs[c.doc_id].text[a:b] for a, b in c.sentences] or [c.text] for c in chunks]
@@ -324,8 +325,8 @@ _COLD_START = r"""
 import json, os, sys, time
 started = float(sys.argv[1])
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-from qa.assistant import Assistant
-from qa.bench import code_fingerprint, peak_rss_mb
+from qa.answering.assistant import Assistant
+from qa.measure.bench import code_fingerprint, peak_rss_mb
 from qa.config import load_config
 code = code_fingerprint()
 log = []
@@ -350,13 +351,13 @@ def measure_cold_start(config_name: str) -> dict:
 
 
 RESULT_PREFIX = "QA-BENCH-RESULT "
-_ANSWERS_WORKER = "import sys; from qa.bench import answers_worker; sys.exit(answers_worker(sys.argv[1:]))"
+_ANSWERS_WORKER = "import sys; from qa.measure.bench import answers_worker; sys.exit(answers_worker(sys.argv[1:]))"
 
 
 def answers_worker(argv: list[str]) -> int:
     """Child-process entry: <spawn time> <config> <question ids…> → one RESULT_PREFIX JSON line with
     measure_answers() plus this process's cold start (spawn → warmed up) and peak RSS."""
-    from .assistant import Assistant
+    from qa.answering.assistant import Assistant
 
     started, config_name, ids = float(argv[0]), argv[1], argv[2:]
     code = code_fingerprint()
@@ -387,8 +388,8 @@ def measure_answers_in_fresh_process(config_name: str, questions: list[dict]) ->
 
 def measure_index(cfg: Config, embedder, log: Callable[[str], None]) -> dict:
     """Build the seed corpus index from scratch into a temporary directory, then add one article."""
-    from .corpus import make_document
-    from .index import Index, load_documents
+    from qa.text.corpus import make_document
+    from qa.store.faiss_index import Index, load_documents
 
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         tmp_cfg = cfg.with_(index_dir=Path(tmp) / "index", uploads_dir=Path(tmp) / "no-uploads")
@@ -428,7 +429,7 @@ def time_calls(call: Callable[[str], object], questions: list[str]) -> list[floa
 
 def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]) -> dict:
     """Stream every question through `assistant`; TTFT, answer time, decode speed, prompt sizes."""
-    from .types import Answer, SourcesFound, TextDelta
+    from qa.types import Answer, SourcesFound, TextDelta
 
     retrieval = time_calls(assistant.retrieve, [q["question"] for q in questions])
     embedding = time_calls(lambda q: assistant.embedder.embed_queries([q]), [q["question"] for q in questions])
@@ -526,8 +527,8 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
 
 def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, log: Callable[[str], None]) -> dict:
     """Retrieval latency through the real Retriever over a synthetic n-chunk index."""
-    from .index import HNSW_ABOVE
-    from .retrieve import Retriever
+    from qa.store.faiss_index import HNSW_ABOVE
+    from qa.answering.retrieve import Retriever
 
     gc.collect()
     rss_before = current_rss_mb()
@@ -558,8 +559,8 @@ def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, lo
 def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks: int = SCALE_CHUNKS,
               log: Callable[[str], None] | None = None) -> dict:
     """Every measurement, as the dict written to the JSON report."""
-    from .assistant import Assistant
-    from .index import load_or_build
+    from qa.answering.assistant import Assistant
+    from qa.store.faiss_index import load_or_build
 
     say = log or (lambda msg: print(f"[qa bench] {msg}", file=sys.stderr, flush=True))
     questions = select_questions(load_gold(GOLD_FILE), n_questions)
@@ -744,7 +745,7 @@ def main(args: argparse.Namespace) -> int:
         print("qa bench: --scale-chunks must be at least 1", file=sys.stderr)
         return 2
     if args.stores:
-        from . import bench_store
+        from qa.measure import bench_store
 
         path = args.json if args.json != DEFAULT_JSON else DEFAULT_JSON.with_name("bench-stores.json")
         stores = (args.only,) if args.only else ("faiss", "postgres")

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from .types import Document
+from qa.types import Document
 
 SUFFIXES = (".txt", ".md")
 MAX_DOC_BYTES = 2_000_000
@@ -49,7 +49,7 @@ class DuplicateError(CorpusError):
 
 
 def detect_language(text: str) -> str:
-    from .lang import detect
+    from qa.text.lang import detect
 
     return detect(text)
 

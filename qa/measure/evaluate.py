@@ -59,8 +59,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
-from . import numbers
-from .config import PRESETS, load_config
+from qa.text import numbers
+from qa.config import PRESETS, load_config
 
 LANGS = ("en", "de", "zh", "ar")
 RETRIEVAL_K = 10
@@ -293,7 +293,7 @@ def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None 
     """The answer is in the item's language (an abstention: its text is the right one), counted
     strictly: a sentence carrying words of another language (names aside, qa.lang.foreign_words)
     is a miss."""
-    from .lang import detect, foreign_words
+    from qa.text.lang import detect, foreign_words
 
     if abstained and abstain_text is not None and text.strip() == abstain_text.strip():
         return True
@@ -504,9 +504,9 @@ def cited_texts(store, answer: dict | None) -> dict[str, str]:
 def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict], dict]:
     """Answer every item with one Assistant of configuration `name`; the scored items and a
     description of the run (config, index)."""
-    from .assistant import Assistant, clean_question
-    from .cite import abstain_text
-    from .store import documents_of
+    from qa.answering.assistant import Assistant, clean_question
+    from qa.answering.cite import abstain_text
+    from qa.store.base import documents_of
 
     cfg = load_config(name)
     assistant = Assistant(cfg)
@@ -550,8 +550,8 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
 def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
     """Measure the top-1 dense relevance of every item with the default configuration and
     write min_relevance to qa/calibration.json (other keys are kept)."""
-    from . import cite
-    from .assistant import CALIBRATION_FILE, Assistant, calibration, clean_question
+    from qa.answering import cite
+    from qa.answering.assistant import CALIBRATION_FILE, Assistant, calibration, clean_question
 
     assistant = Assistant(load_config("default"))
     rel: dict[str, float] = {}

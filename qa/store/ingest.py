@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .corpus import CorpusError, DuplicateError, make_document
-from .formats import SUFFIXES, check_upload, extract
-from .store import add_article
+from qa.formats import SUFFIXES, check_upload, extract
+from qa.store.base import add_article
+from qa.text.corpus import CorpusError, DuplicateError, make_document
 
 
 @dataclass

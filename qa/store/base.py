@@ -18,9 +18,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION
-from .config import Config
-from .types import Chunk, Document, DocumentInfo
+from qa.text.chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION
+from qa.config import Config
+from qa.types import Chunk, Document, DocumentInfo
 
 STORES = ("faiss", "postgres")
 
@@ -94,7 +94,7 @@ class WritableStore(Store, Protocol):
 
 def base_manifest(cfg: Config, fingerprint: str, dim: int) -> dict:
     """What a store records about how its vectors and units were made (checked for staleness)."""
-    from .index import FORMAT
+    from qa.store.faiss_index import FORMAT
 
     return {
         "format": FORMAT,
@@ -130,14 +130,14 @@ def manifest_staleness(m: dict, cfg: Config, fingerprint: str, hashes: dict[str,
 def open_store(cfg: Config) -> WritableStore:
     """The store `cfg` names (QA_STORE), opened; raises StoreError saying what to fix."""
     if cfg.store == "faiss":
-        from .store_faiss import FaissStore
+        from qa.store.faiss_store import FaissStore
 
         return FaissStore(cfg.index_dir)
     if cfg.store == "postgres":
         if not cfg.store_uri:
             raise StoreError("QA_STORE=postgres needs QA_STORE_URI, e.g. "
                              "postgresql://user:password@host:5432/qa (a database with the pgvector extension)")
-        from .store_postgres import PostgresStore
+        from qa.store.postgres import PostgresStore
 
         return PostgresStore(cfg.store_uri)
     raise StoreError(f"unknown store {cfg.store!r} (QA_STORE); choose one of: {', '.join(STORES)}")
@@ -152,8 +152,8 @@ def documents_of(store: Store, doc_ids) -> dict[str, Document]:
 def embed_article(doc: Document, embedder, cfg: Config) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
     """One article's chunks and sentence units with their vectors (what add_document takes);
     a one-sentence chunk and its sentence unit embed the same text: embedded once."""
-    from .chunking import chunk_document, sentence_units
-    from .index import _embed_cached
+    from qa.text.chunking import chunk_document, sentence_units
+    from qa.store.faiss_index import _embed_cached
 
     chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
     sentences = sentence_units(doc)
@@ -173,10 +173,10 @@ def load_or_build_store(cfg: Config, embedder, rebuild: bool = False, log=None) 
     qa.index.load_or_build, unchanged)."""
     import sys
 
-    from .index import corpus_hashes, load_or_build, read_corpus
+    from qa.store.faiss_index import corpus_hashes, load_or_build, read_corpus
 
     if cfg.store == "faiss":
-        from .store_faiss import FaissStore
+        from qa.store.faiss_store import FaissStore
 
         return FaissStore(cfg.index_dir, load_or_build(cfg, embedder, rebuild=rebuild, log=log))
     say = log or (lambda msg: print(f"[qa index] {msg}", file=sys.stderr, flush=True))

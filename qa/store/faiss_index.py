@@ -35,13 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text, sentence_units
-from .config import Config
-from .corpus import CorpusError, DuplicateError, corpus_files, decode, make_document, read_source
-from .embed import Embedder
-from .lexical import LexicalIndex
-from .store import base_manifest, manifest_staleness
-from .types import Chunk, Document, DocumentInfo
+from qa.text.chunking import CHUNKER_VERSION, EMBED_TEXT_VERSION, chunk_document, embedding_text, sentence_units
+from qa.config import Config
+from qa.text.corpus import CorpusError, DuplicateError, corpus_files, decode, make_document, read_source
+from qa.models.embedder import Embedder
+from qa.text.lexical import LexicalIndex
+from qa.store.base import base_manifest, manifest_staleness
+from qa.types import Chunk, Document, DocumentInfo
 
 FORMAT = 2  # 2: sentence evidence units
 DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "sentences.jsonl",

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import numbers
-from .chunking import split_sentences
-from .lang import foreign_words, long_enough, sounds_alike
-from .lexical import tokenize
-from .types import Answer, Citation, Document, Passage, Reason, Removal
+from qa.text import numbers
+from qa.text.chunking import split_sentences
+from qa.text.lang import foreign_words, long_enough, sounds_alike
+from qa.text.lexical import tokenize
+from qa.types import Answer, Citation, Document, Passage, Reason, Removal
 
 # Cosine between an answer sentence (query embedding) and a passage (document embedding) above
 # which the passage is taken to support the sentence. Calibrated on the dev split
@@ -167,7 +167,7 @@ def says_nothing(sentence: str) -> bool:
 
 
 def is_refusal(answer: str) -> bool:
-    from .generate import NOT_FOUND
+    from qa.models.generator import NOT_FOUND
 
     if not answer.strip() or re.search(rf"\b{NOT_FOUND}\b", answer):
         return True
