@@ -18,12 +18,17 @@ In the page
   the cited passage with the cited sentence highlighted). Passages that were retrieved but not
   cited are behind "Also retrieved". Follow-up questions see the conversation so far.
 * When the articles do not answer a question, a notice says so and lists the articles searched.
-* "Add an article": a .txt or .md file (any language, UTF-8 or a recognisable legacy encoding,
-  at most 2 MB) is indexed at once and can be asked about immediately.
+* "Add an article": a web page (.html), a PDF, a Word file (.docx), or a .txt or .md file (any
+  language, UTF-8 or a recognisable legacy encoding); at most 20 MB, 2 MB for text files
+  (qa.text.formats). It is indexed at once and can be asked about immediately; its sources show the
+  original file's name and type.
 
 HTTP API
 --------
-Three endpoints, listed with schemas on the page's "Use via API" link (``/?view=api``).
+The same process serves a REST API (``/api/ask``, ``/api/articles``, ``/api/health``; docs at
+``/api/docs``) and an OpenAI-compatible endpoint (``/v1/chat/completions``): see qa/api.py and
+the README. Gradio's own API has three endpoints, listed with schemas on the page's "Use via
+API" link (``/?view=api``).
 
 ``/ask`` (question: str, history_json: str = "[]") -> dict
     Answers a question; waits for the models if they are still loading. ``history_json`` is a
@@ -40,7 +45,7 @@ Three endpoints, listed with schemas on the page's "Use via API" link (``/?view=
     or ``{"error": "<what is wrong>"}`` for an unusable question or history.
 
 ``/upload`` (path: a file, e.g. ``handle_file("article.txt")``) -> dict
-    Adds a .txt/.md article (at most 2 MB) to the index. Returns ``{"doc_id": ..., "title": ...,
+    Adds an article file (.txt/.md at most 2 MB; .html/.htm/.pdf/.docx at most 20 MB) to the index. Returns ``{"doc_id": ..., "title": ...,
     "lang": ..., "date": ..., "chunks": <passages indexed>, "message": "Added …"}`` or
     ``{"error": "<why the file was refused; nothing was changed>"}``.
 
@@ -79,15 +84,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
+import uvicorn
 
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_history
+from qa.api import create_app
 from qa.text.markers import RENDERED
 from qa.config import load_config
-from qa.text.corpus import MAX_DOC_BYTES, SUFFIXES, CorpusError
+from qa.text.formats import MAX_FILE_BYTES, MAX_TEXT_FILE_BYTES, SUFFIXES, check_upload
 from qa.models.generator import GenerationError
-from qa.text.lang import name as language_name
 from qa.store.base import Store, documents_of
+from qa.text.corpus import CorpusError
+from qa.text.lang import name as language_name
 from qa.types import Answer, DocumentInfo, SourcesFound
 
 log = logging.getLogger("qa.ui")
@@ -99,7 +107,9 @@ EXAMPLES = [
     "لماذا غادر شولمان OpenAI؟",
 ]
 QUEUE_MAX_SIZE = 64
-MAX_UPLOAD_MB = MAX_DOC_BYTES / 1_000_000
+MAX_UPLOAD_MB = MAX_FILE_BYTES / 1_000_000
+MAX_TEXT_MB = MAX_TEXT_FILE_BYTES / 1_000_000
+_TYPE_NAMES = {"html": "web page", "pdf": "PDF", "docx": "Word file", "txt": "text file", "md": "Markdown file"}
 SEARCHED_SHOWN = 12  # article titles listed in an abstention notice before "and N more"
 
 # Labels inside an abstention notice, in the answer's language.
@@ -241,6 +251,9 @@ def _meta_line(doc, lang: str, extra: str = "") -> str:
     parts = [esc(lang_name(doc.lang if doc else lang)), esc(doc.date if doc and doc.date else "no date")]
     if doc:
         parts.append(f'<code>{esc(doc.id)}</code>')
+    if doc and doc.source:  # an added article: the file it came from
+        kind = _TYPE_NAMES.get(doc.source_type, doc.source_type)
+        parts.append(f'from <bdi class="qa-file">{esc(doc.source)}</bdi> ({esc(kind)})')
     if extra:
         parts.append(extra)
     return " · ".join(parts)
@@ -420,13 +433,8 @@ class App:
             return {"error": self.loader.not_ready_message()}
         file = Path(path)
         name = file.name
-        if file.suffix.lower() not in SUFFIXES:
-            return {"error": f"{name}: only .txt and .md files can be added. Nothing was changed."}
         try:
-            size = file.stat().st_size
-            if size > MAX_DOC_BYTES:
-                return {"error": f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_UPLOAD_MB:.0f} MB. "
-                                 "Nothing was changed."}
+            check_upload(name, file.stat().st_size)  # type and size by name, before reading it
             doc_id = self.assistant.add_document(name, file.read_bytes())
         except CorpusError as err:
             return {"error": f"{err}. Nothing was changed."}
@@ -436,9 +444,11 @@ class App:
                              "server log. Nothing was changed."}
         doc = next(d for d in self.assistant.store.documents() if d.id == doc_id)
         chunks = doc.chunks
+        source = self.assistant.store.document(doc_id)
         return {"doc_id": doc_id, "title": doc.title, "lang": doc.lang, "date": doc.date, "chunks": chunks,
-                "message": f"Added “{doc.title}” ({lang_name(doc.lang)}, {chunks} passages) as {doc_id}. "
-                           "You can ask about it now."}
+                "source": source.source, "source_type": source.source_type,
+                "message": f"Added “{doc.title}” ({lang_name(doc.lang)}, {chunks} passages) from {source.source} "
+                           f"as {doc_id}. You can ask about it now."}
 
     def upload_ui(self, path: str | None) -> tuple:
         result = self.add_upload(path)
@@ -585,10 +595,12 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
             with gr.Column(scale=2, min_width=340):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(panel_html([]), elem_id="qa-sources", max_height=620)
-                with gr.Accordion(f"Add an article (.txt or .md, up to {MAX_UPLOAD_MB:.0f} MB)", open=False,
+                with gr.Accordion("Add an article (web page, PDF, Word or text file)", open=False,
                                   elem_id="qa-upload"):
-                    gr.Markdown(f"A plain-text or Markdown file (**.txt** or **.md**), any language, "
-                                f"up to **{MAX_UPLOAD_MB:.0f} MB**. It can be asked about as soon as it is added.")
+                    gr.Markdown(f"A saved web page (**.html**), a **PDF**, a Word file (**.docx**), up to "
+                                f"**{MAX_UPLOAD_MB:.0f} MB**, or a plain-text or Markdown file (**.txt**, **.md**), "
+                                f"up to **{MAX_TEXT_MB:.0f} MB**; any language. It can be asked about as soon as "
+                                "it is added.")
                     upload = gr.File(label="Article file", file_types=list(SUFFIXES), type="filepath",
                                      file_count="single", height=120, elem_id="qa-file")
                     upload_result = gr.HTML("", elem_id="qa-upload-result")
@@ -623,15 +635,17 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
         api_result = gr.JSON(label="result", visible=False)
         api_trigger = gr.Button(visible=False)
         api_trigger.click(app.add_upload, api_file, api_result, api_name="upload",
-                          api_description="Add a .txt/.md article (≤ 2 MB): {doc_id, title, lang, date, "
-                                          "chunks, message} or {error}.",
+                          api_description="Add an article (.txt/.md ≤ 2 MB; .html/.htm/.pdf/.docx ≤ 20 MB): "
+                                          "{doc_id, title, lang, date, chunks, source, source_type, message} "
+                                          "or {error}.",
                           concurrency_id="generate", concurrency_limit=slots)
     demo.queue(default_concurrency_limit=slots, max_size=QUEUE_MAX_SIZE)
     return demo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Web chat over the news articles (Gradio).")
+    parser = argparse.ArgumentParser(description="Web chat over the news articles (Gradio), a REST API and an "
+                                                 "OpenAI-compatible endpoint, in one server.")
     cfg = load_config()
     parser.add_argument("--host", default=cfg.host)
     parser.add_argument("--port", type=int, default=cfg.port)
@@ -641,10 +655,13 @@ def main(argv: list[str] | None = None) -> int:
     assistant = Assistant(log=lambda msg: log.info("%s", msg))
     loader = Loader(assistant).start()
     demo = build_app(assistant, loader)
-    log.info("serving on http://%s:%d/ (models load in the background)", args.host, args.port)
-    demo.launch(server_name=args.host, server_port=args.port, share=False,
-                max_file_size=f"{MAX_DOC_BYTES // 1_000_000 + 1}mb", css=CSS, head=HEAD,
-                theme=gr.themes.Soft(), footer_links=["api"], run_history=False, show_error=False)
+    # FastAPI with the REST and OpenAI routes (qa.api) and this Gradio chat mounted at /; never a
+    # share link, and no address but --host (127.0.0.1 unless told otherwise)
+    app = create_app(assistant, loader, demo, max_file_size=MAX_FILE_BYTES + 1, css=CSS, head=HEAD,
+                     theme=gr.themes.Soft(), footer_links=["api"], run_history=False, show_error=False)
+    log.info("serving the chat on http://%s:%d/, the API on /api (docs /api/docs) and /v1 (models load in the "
+             "background)", args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
     return 0
 
 

@@ -15,7 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from qa.answering.assistant import Assistant, clean_question
+from qa.answering.assistant import Assistant
+from qa.answering.inputs import clean_question
 from qa.config import load_config
 from qa.measure import bench, evaluate
 from qa.models.embedder import make_embedder
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("index", help="build the index when missing or stale")
     p.add_argument("--rebuild", action="store_true", help="rebuild even when fresh")
-    p.add_argument("--add", metavar="DIR", help="add every .txt/.md article under DIR (resumable)")
+    p.add_argument("--add", metavar="DIR", help="add every article file under DIR: .txt .md .html .htm .pdf .docx (resumable)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("models", help="fetch or verify the models")

@@ -49,6 +49,10 @@ class Document:
     date: str | None
     spans: tuple[tuple[int, int], ...]  # article text kept after boilerplate removal
     sha256: str
+    # the file an added article came from ("report.pdf") and its type ("txt", "md", "html", "pdf",
+    # "docx"; qa.text.formats); empty for seed articles and for indexes made before they were recorded
+    source: str = ""
+    source_type: str = ""
 
 
 @dataclass(frozen=True)

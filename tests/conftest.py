@@ -122,7 +122,8 @@ def running_app(tmp: Path, env: dict[str, str] | None = None, drop: tuple[str, .
 
     index_dir = tmp / "index"
     try:
-        shutil.copytree(REAL_INDEX, index_dir)
+        if not index_dir.exists():  # a caller may have put an index there (e.g. a copy of built_root's)
+            shutil.copytree(REAL_INDEX, index_dir)
     except OSError:  # no index yet, or it changed while copying: the app builds its own
         shutil.rmtree(index_dir, ignore_errors=True)
     environ = {k: v for k, v in os.environ.items() if k not in drop}

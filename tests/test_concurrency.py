@@ -55,17 +55,19 @@ def gold_questions(n: int) -> list[str]:
 
 
 # -- static check (fast) -------------------------------------------------------------------------------
-def test_ui_launches_on_localhost_without_share_link(monkeypatch):
-    tree = ast.parse((ROOT / "ui.py").read_text(encoding="utf-8"))
-    launches = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute) and node.func.attr == "launch"]
-    assert launches, "ui.py has no .launch() call"
-    for call in launches:
-        kwargs = {k.arg: k.value for k in call.keywords}
-        assert isinstance(kwargs.get("share"), ast.Constant) and kwargs["share"].value is False
-        assert "server_name" in kwargs  # the host is always passed explicitly …
-    host_args = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-                 and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument"
+def test_ui_serves_on_localhost_without_share_link(monkeypatch):
+    """ui.py serves one FastAPI app (qa.api: REST, OpenAI endpoint, the Gradio chat mounted) with
+    uvicorn on --host only, and never asks Gradio for a share link."""
+    source = (ROOT / "ui.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)]
+    runs = [c for c in calls if c.func.attr == "run" and ast.unparse(c.func.value) == "uvicorn"]
+    assert len(runs) == 1, "ui.py must serve through one uvicorn.run()"
+    kwargs = {k.arg: ast.unparse(k.value) for k in runs[0].keywords}
+    assert kwargs.get("host") == "args.host" and kwargs.get("port") == "args.port"
+    assert not [c for c in calls if c.func.attr == "launch"], "the app is served by uvicorn, not Gradio's launch()"
+    assert "share=True" not in source.replace(" ", "")
+    host_args = [node for node in calls if node.func.attr == "add_argument"
                  and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--host"]
     assert host_args, "ui.py has no --host option"
     default = next(k.value for k in host_args[0].keywords if k.arg == "default")
@@ -90,7 +92,7 @@ def test_app_listens_on_loopback_only_without_share_link(app):
     url, port, log_path = app
     assert listening_addresses(port) == {"127.0.0.1"}
     log = log_path.read_text()
-    assert f"Running on local URL:  http://127.0.0.1:{port}" in log, log[-2000:]
+    assert f"Uvicorn running on http://127.0.0.1:{port}" in log, log[-2000:]
     assert "Running on public URL" not in log and not re.search(r"https?://\S*gradio\.live", log)
     # not reachable on the machine's other addresses
     others = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # layer of each part: a module may import its own layer and those below
 LAYERS = {"qa.types": 0, "qa.config": 0, "qa.text": 1, "qa.models": 2, "qa.store": 3, "qa.answering": 4,
-          "qa.measure": 5, "qa.cli": 6, "ui": 6, "qa": 7}
+          "qa.measure": 5, "qa.cli": 6, "qa.api": 6, "ui": 7, "qa": 7}
 # dependencies a function may import: optional extras and heavy libraries used in one place only
 LAZY_ALLOWED = {"faiss", "psycopg", "pgvector", "pgserver", "psutil", "matplotlib", "torch", "onnxruntime",
                 "xllamacpp", "transformers", "tqdm"}

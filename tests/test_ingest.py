@@ -48,8 +48,9 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
     (folder / "sub" / "c.txt").write_text(article(3), encoding="utf-8")
     (folder / "a-copy.txt").write_bytes(article(1).replace("\n", "\r\n").encode("utf-8"))  # same text
     (folder / "empty.txt").write_bytes(b"")
-    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")  # not an article file: ignored
-    assert [p.name for p in article_files(folder)] == ["a-copy.txt", "a.txt", "b.md", "empty.txt", "c.txt"]
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")  # an article file type, but no PDF in it: listed as failed
+    (folder / "notes.json").write_text("{}")  # not an article file: ignored
+    assert [p.name for p in article_files(folder)] == ["a-copy.txt", "a.txt", "b.md", "empty.txt", "notes.pdf", "c.txt"]
 
     assistant = assistant_for(root)
     before = len(assistant.store.document_ids())
@@ -57,12 +58,13 @@ def test_ingest_adds_reports_duplicates_and_errors(root: Path):
     assert sorted(name for name, _ in report.added) == sorted(["a-copy.txt", "b.md", "sub/c.txt"])
     assert [name for name, _ in report.duplicates] == ["a.txt"]
     assert "already indexed" in report.duplicates[0][1]
-    assert [name for name, _ in report.errors] == ["empty.txt"] and "empty" in report.errors[0][1]
+    assert [name for name, _ in report.errors] == ["empty.txt", "notes.pdf"] and "empty" in report.errors[0][1]
+    assert "notes.pdf is not a readable PDF" in report.errors[1][1]
     assert len(assistant.store.document_ids()) == before + 3
-    assert "added 3, already indexed 1, failed 1" in report.summary()
+    assert "added 3, already indexed 1, failed 2" in report.summary()
 
     again = ingest(assistant_for(root).add_document, folder, progress=False)  # a fresh process: resumes
-    assert again.added == [] and len(again.duplicates) == 4 and len(again.errors) == 1
+    assert again.added == [] and len(again.duplicates) == 4 and len(again.errors) == 2
     assert len(Index.load(root / "index").docs) == before + 3
 
 

@@ -42,7 +42,7 @@ def root(tmp_path: Path) -> Path:
 
 def config(store: str, root: Path, pg_database, **overrides):
     uri = pg_database() if store == "postgres" else None
-    return tmp_config(root, store=store, store_uri=uri, **overrides)
+    return tmp_config(root, store__engine=store, store__uri=uri, **overrides)
 
 
 def built(store: str, root: Path, pg_database, embedder=None):
@@ -130,14 +130,14 @@ def test_staleness(kind: str, root: Path, pg_database):
 
 
 def test_unreachable_postgres_is_a_clear_message(root: Path):
-    cfg = tmp_config(root, store="postgres", store_uri="postgresql://qa:secret@127.0.0.1:1/qa")
+    cfg = tmp_config(root, store__engine="postgres", store__uri="postgresql://qa:secret@127.0.0.1:1/qa")
     with pytest.raises(StoreError, match=r"127\.0\.0\.1:1/qa.*QA_STORE_URI") as err:
         open_store(cfg)
     assert "secret" not in str(err.value)
     with pytest.raises(StoreError, match="QA_STORE_URI"):
-        open_store(tmp_config(root, store="postgres"))
+        open_store(tmp_config(root, store__engine="postgres"))
     with pytest.raises(StoreError, match="unknown store"):
-        open_store(tmp_config(root, store="sqlite"))
+        open_store(tmp_config(root, store__engine="sqlite"))
 
 
 WRITER = """

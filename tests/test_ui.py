@@ -139,8 +139,9 @@ def test_history_json_is_validated():
     ("empty.txt", b"", "empty"),
     ("blank.md", b"   \n\n  ", "empty"),
     ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary"),
-    ("huge.txt", b"a" * 2_000_001, "limit is 2 MB"),
-    ("paper.pdf", b"%PDF-1.4 some text that is long enough", "only .txt and .md"),
+    ("huge.txt", b"a" * 2_000_001, "the limit is 2,000,000 bytes (2 MB) for .txt and .md files"),
+    ("paper.pdf", b"%PDF-1.4 some text that is long enough", "paper.pdf is not a readable PDF"),
+    ("paper.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "only .txt, .md, .html, .htm, .pdf, .docx"),
     ("short.txt", b"too short", "too little text"),
 ])
 def test_bad_uploads_are_refused_and_change_nothing(tmp_path, name, data, expected):

@@ -96,7 +96,7 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     naive = measure_answers_in_fresh_process("naive", questions)
 
     # the synthetic scale test grows the FAISS index itself (qa bench --stores compares engines)
-    index = load_or_build_store(cfg.with_(store="faiss"), assistant.embedder).index
+    index = load_or_build_store(cfg.with_(store__engine="faiss"), assistant.embedder).index
     scale = measure_scale(index, assistant.embedder, cfg, [q["question"] for q in questions], scale_chunks, say)
 
     shared = {"cold_start_s": cold["cold_start_s"], "index_build_s": index_stats["index_build_s"],

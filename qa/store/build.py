@@ -24,16 +24,8 @@ from qa.store.base import STORES, StoreError, WritableStore
 from qa.store.embedding import embed_article
 from qa.store.faiss_store import FaissStore
 from qa.store.postgres import PostgresStore
-from qa.text.corpus import (
-    SUFFIXES,
-    CorpusError,
-    IdTakenError,
-    corpus_dirs,
-    corpus_hashes,
-    decode,
-    make_document,
-    read_corpus,
-)
+from qa.text.corpus import IdTakenError, corpus_dirs, corpus_hashes, make_document, read_corpus, write_source
+from qa.text.formats import Extracted, extract
 
 _build_lock = threading.Lock()  # one build at a time in a process (its threads share the store)
 
@@ -73,11 +65,19 @@ def load_or_build_store(cfg: Config, embedder: Embedder, rebuild: bool = False, 
 
 @dataclass(frozen=True)
 class Upload:
-    """An article file as given (its name) and its text, decoded and checked (read_upload)."""
+    """An article file as given (its name) and its text, extracted and checked (read_upload)."""
 
     name: str
-    suffix: str  # lower-case, one of qa.text.corpus.SUFFIXES
-    text: str
+    found: Extracted  # the text and what the file's metadata says (qa.text.formats)
+
+    @property
+    def text(self) -> str:
+        return self.found.text
+
+    @property
+    def suffix(self) -> str:
+        """The stored file's extension: its own for .txt/.md, ".txt" for extracted text."""
+        return self.found.suffix
 
     @property
     def stem(self) -> str:
@@ -87,12 +87,10 @@ class Upload:
 
 
 def read_upload(name: str, data: bytes) -> Upload:
-    """The article file `name` with content `data`, checked (suffix, size, decoding: CorpusError
-    saying why not) before any store or model is needed."""
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUFFIXES:
-        raise CorpusError(f"{name}: only .txt and .md files can be added")
-    return Upload(name, suffix, decode(data, name))
+    """The article file `name` with content `data` (.txt, .md, .html, .pdf, .docx), its text
+    extracted and checked (type, size, decoding: a CorpusError saying why not) before any store
+    or model is needed."""
+    return Upload(name, extract(name, data))
 
 
 class ArticleWriter:
@@ -144,20 +142,26 @@ class ArticleWriter:
 
     def _add(self, doc_id: str, upload: Upload) -> None:
         path = self.uploads / f"{doc_id}{upload.suffix}" if self.uploads is not None else None
-        doc = make_document(doc_id, upload.text, str(path) if path is not None else upload.name)
+        metadata = upload.found.metadata()
+        doc = make_document(doc_id, upload.text, str(path) if path is not None else upload.name, **metadata)
         self.store.check_new(doc)  # a duplicate is refused before any file is written
         units = embed_article(doc, self.embedder, self.cfg)
         if path is None:
             self.store.add_document(doc, *units)
             return
         self.uploads.mkdir(parents=True, exist_ok=True)
+        # an HTML, PDF or Word file is kept as its extracted text (<id>.txt), which is what is
+        # chunked and cited; its original name, type and metadata beside it (<id>.source.json)
+        written = [write_source(path, metadata)] if upload.found.converted else []
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_bytes(upload.text.encode("utf-8"))
         tmp.replace(path)
+        written.append(path)
         try:
             # the manifest records the file as written (UTF-8), so the index stays fresh on
             # restart; the FAISS store saves a new generation, PostgreSQL adds in one transaction
             self.store.add_document(doc, *units, hashlib.sha256(path.read_bytes()).hexdigest())
         except BaseException:
-            path.unlink(missing_ok=True)
+            for file in written:
+                file.unlink(missing_ok=True)
             raise

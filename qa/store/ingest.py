@@ -1,5 +1,5 @@
-"""Bulk ingestion (`qa index --add DIR`): every .txt/.md file under a folder added to the index,
-one article at a time.
+"""Bulk ingestion (`qa index --add DIR`): every article file under a folder (.txt, .md, .html,
+.htm, .pdf, .docx: qa.text.formats) added to the index, one article at a time.
 
 Each article goes through the one add path (qa.store.build.ArticleWriter, or
 ``Assistant.add_document`` which uses it): it is embedded and added in one store write (with
@@ -18,7 +18,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
-from qa.text.corpus import SUFFIXES, CorpusError, DuplicateError
+from qa.text.corpus import CorpusError, DuplicateError
+from qa.text.formats import SUFFIXES, check_upload
 
 
 @dataclass
@@ -49,6 +50,7 @@ def ingest(add: Callable[[str, bytes], str], folder: Path, progress: bool = True
     for path in tqdm(files, desc="indexing", unit="article", disable=not progress):
         name = str(path.relative_to(folder))
         try:
+            check_upload(path.name, path.stat().st_size)  # an oversized file is not read
             report.added.append((name, add(path.name, path.read_bytes())))
         except DuplicateError as err:
             report.duplicates.append((name, str(err)))

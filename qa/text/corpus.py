@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import hashlib
+import json
 import re
 import threading
 import unicodedata
@@ -192,7 +193,10 @@ def _spans_of(text: str, sha256: str) -> tuple[tuple[int, int], ...]:
     return spans
 
 
-def make_document(doc_id: str, text: str, path: str = "") -> Document:
+def make_document(doc_id: str, text: str, path: str = "", *, title: str | None = None, date: str | None = None,
+                  lang: str | None = None, source: str = "", source_type: str = "") -> Document:
+    """A Document of `text`; title, date and language from the file's metadata when given
+    (qa.text.formats), else found in the text."""
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     spans = _spans_of(text, sha256)
     if not spans:
@@ -202,11 +206,13 @@ def make_document(doc_id: str, text: str, path: str = "") -> Document:
         id=doc_id,
         path=path,
         text=text,
-        lang=detect_language(body),
-        title=_title(text, spans),
-        date=_date(text, spans),
+        lang=lang or detect_language(body),
+        title=title or _title(text, spans),
+        date=date or _date(text, spans),
         spans=spans,
         sha256=sha256,
+        source=source,
+        source_type=source_type,
     )
 
 
@@ -225,6 +231,38 @@ def check_new_article(doc: Document, same_text_as: str | None, id_taken: bool) -
         raise DuplicateError(f"this article is already indexed as {same_text_as}")
     if id_taken:
         raise IdTakenError(f"an article named {doc.id} is already indexed")
+
+
+# An article added from an HTML, PDF or Word file is stored as its extracted text (<id>.txt);
+# this file beside it (<id>.source.json) keeps the original file's name and type and the title,
+# date and language its metadata gave, so a rebuild of the index makes the same Document.
+SOURCE_SUFFIX = ".source.json"
+_SOURCE_KEYS = ("title", "date", "lang", "source", "source_type")
+
+
+def source_file(path: Path) -> Path:
+    return path.with_name(path.stem + SOURCE_SUFFIX)
+
+
+def write_source(path: Path, metadata: dict) -> Path:
+    """Write the metadata file of the article file `path` (atomically); returns its path."""
+    target = source_file(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps({k: metadata[k] for k in _SOURCE_KEYS if metadata.get(k)}, ensure_ascii=False),
+                   encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def read_source(path: Path) -> dict:
+    """make_document's keyword arguments from the metadata file of the article file `path`
+    ({} when there is none or it is unreadable)."""
+    try:
+        data = json.loads(source_file(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if k in _SOURCE_KEYS and isinstance(v, str) and v} \
+        if isinstance(data, dict) else {}
 
 
 def corpus_files(folder: Path) -> list[Path]:
@@ -258,7 +296,7 @@ def read_corpus(folders: Iterable[Path]) -> tuple[list[Document], dict[str, str]
                 raise CorpusError(f"two articles are named {path.stem} ({seen[path.stem]} and {path})")
             seen[path.stem] = path
             data = path.read_bytes()
-            doc = make_document(path.stem, decode(data, path.name), str(path))
+            doc = make_document(path.stem, decode(data, path.name), str(path), **read_source(path))
             key = text_key(doc.text)
             if key in texts:
                 raise CorpusError(f"{path} repeats the article {texts[key]}; remove one of the two files")
