@@ -573,7 +573,7 @@ in the language you ask in, with numbered sources. Ask in English, Deutsch, ф╕нц
 
 def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
     app = App(assistant, loader)
-    slots = max(1, assistant.cfg.parallel_slots)
+    slots = max(1, assistant.cfg.generator.parallel_slots)
     with gr.Blocks(title="Ask the news articles", analytics_enabled=False) as demo:
         gr.HTML(INTRO)
         status = gr.HTML(loader.status_html(), elem_id="qa-status")
@@ -647,8 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Web chat over the news articles (Gradio), a REST API and an "
                                                  "OpenAI-compatible endpoint, in one server.")
     cfg = load_config()
-    parser.add_argument("--host", default=cfg.host)
-    parser.add_argument("--port", type=int, default=cfg.port)
+    parser.add_argument("--host", default=cfg.runtime.host)
+    parser.add_argument("--port", type=int, default=cfg.runtime.port)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

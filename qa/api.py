@@ -284,7 +284,7 @@ class Api:
 
     def __init__(self, assistant: Assistant, loader: Readiness):
         self.assistant, self.loader = assistant, loader
-        self._slots = threading.BoundedSemaphore(max(1, assistant.cfg.parallel_slots))
+        self._slots = threading.BoundedSemaphore(max(1, assistant.cfg.generator.parallel_slots))
         self._waiting = 0
         self._count = threading.Lock()
 

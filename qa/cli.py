@@ -77,18 +77,18 @@ def _index(args) -> int:
     embedder = make_embedder(cfg)
     store = load_or_build_store(cfg, embedder, rebuild=args.rebuild)
     if args.add:
-        writer = ArticleWriter(store, embedder, cfg, cfg.uploads_dir if cfg.store.engine == "faiss" else None)
+        writer = ArticleWriter(store, embedder, cfg, cfg.paths.uploads_dir if cfg.store.engine == "faiss" else None)
         report = ingest(writer.add, Path(args.add))
         print(report.summary())
         return 1 if report.errors else 0
-    where = cfg.index_dir if cfg.store.engine == "faiss" else f"the {cfg.store.engine} store"
+    where = cfg.paths.index_dir if cfg.store.engine == "faiss" else f"the {cfg.store.engine} store"
     print(f"index: {len(store.document_ids())} articles, {store.count()} chunks in {where}")
     return 0
 
 
 def _models(args) -> int:
     cfg = load_config()
-    store = ModelStore(cfg.models_dir)
+    store = ModelStore(cfg.paths.models_dir)
     failed = False
     for spec in REGISTRY.values():
         if args.action == "fetch":
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as err:  # a clear message instead of a traceback; QA_DEBUG=1 shows it
-        if load_config().debug:
+        if load_config().runtime.debug:
             raise
         print(f"qa: {err.__class__.__name__}: {err}", file=sys.stderr)
         return 1

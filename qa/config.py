@@ -223,14 +223,6 @@ class Config:
         sections = {s: replace(getattr(self, s), **kv) for s, kv in changes.items()}
         return replace(self, **sections, **top)
 
-    def __getattr__(self, name: str):
-        # TRANSITION ONLY, while modules move to the sections: a flat field name reads its
-        # section's field. Removed once every module reads cfg.<section>.<field>.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        section, key = _locate(name)
-        return getattr(object.__getattribute__(self, section), key)
-
     def to_dict(self) -> dict:
         """JSON-ready: {section: {field: value}} (paths as strings, tuples as lists)."""
         def plain(value):
@@ -244,18 +236,8 @@ class Config:
         return self.checks.enabled and check not in self.checks.off
 
 
-# TRANSITION ONLY (removed once every module and test reads the sections): the flat names of
-# the Config before it had sections, where they differ from a field's name.
-_FLAT = {"embed_model": "embedder__model", "embed_dtype": "embedder__dtype", "embed_runtime": "embedder__runtime",
-         "gen_model": "generator__model", "gen_backend": "generator__backend", "verify": "checks__enabled",
-         "context_budget": "evidence__budget", "evidence_sentences": "evidence__sentences",
-         "evidence_context": "evidence__context", "evidence_margin": "evidence__margin",
-         "evidence_redundancy": "evidence__redundancy", "store_uri": "store__uri"}
-
-
 def _locate(key: str) -> tuple[str, str]:
     """(section, field) of an override key: "section__field" or a field name unique across sections."""
-    key = _FLAT.get(key, key)
     if "__" in key:
         section, name = key.split("__", 1)
         if section in _SECTIONS and name in {f.name for f in fields(_SECTIONS[section])}:

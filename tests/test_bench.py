@@ -174,7 +174,7 @@ def test_synthetic_index_is_searchable_through_the_retriever():
     assert {c.lang for c in big.chunks} == {"de", "en"}
     cfg = load_config()
     hits = Retriever(FaissStore.over(big), None, cfg.retrieval).search("Anthropic alignment", vector=small.vectors[3])
-    assert 1 <= len(hits) <= cfg.top_k
+    assert 1 <= len(hits) <= cfg.retrieval.top_k
     assert hits[0].dense > 0.5  # the noisy copies of chunk 3 are found first
 
 

@@ -18,7 +18,7 @@ from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DEFAULT = Config()
-BUDGETS = [(DEFAULT.chunk_max_chars, DEFAULT.chunk_overlap_sentences), (360, 1), (200, 0), (120, 2), (600, 1)]
+BUDGETS = [(DEFAULT.store.chunk_max_chars, DEFAULT.store.chunk_overlap_sentences), (360, 1), (200, 0), (120, 2), (600, 1)]
 
 
 def sentences(text: str, lang: str) -> list[str]:

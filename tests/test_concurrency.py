@@ -71,11 +71,11 @@ def test_ui_serves_on_localhost_without_share_link(monkeypatch):
                  and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--host"]
     assert host_args, "ui.py has no --host option"
     default = next(k.value for k in host_args[0].keywords if k.arg == "default")
-    assert ast.unparse(default) == "cfg.host"  # the setting lives in Config …
+    assert ast.unparse(default) == "cfg.runtime.host"  # the setting lives in Config …
     from qa.config import Config
 
     monkeypatch.delenv("QA_HOST", raising=False)
-    assert Config().host == "127.0.0.1"  # … and defaults to loopback
+    assert Config().runtime.host == "127.0.0.1"  # … and defaults to loopback
 
 
 # -- the running app ---------------------------------------------------------------------------------------

@@ -41,14 +41,14 @@ def test_unknown_runtime_is_explained():
 
 def test_runtime_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("QA_EMBED_RUNTIME", "torch")
-    assert load_config().embed_runtime == "torch"
+    assert load_config().embedder.runtime == "torch"
     monkeypatch.delenv("QA_EMBED_RUNTIME")
-    assert load_config().embed_runtime is None
+    assert load_config().embedder.runtime is None
 
 
 def test_onnx_with_bfloat16_is_refused_with_a_message(tmp_path):
-    cfg = load_config(models_dir=tmp_path, embed_model=str(tmp_path), embed_runtime="onnx",
-                      embed_dtype="bfloat16")
+    cfg = load_config(models_dir=tmp_path, embedder__model=str(tmp_path), embedder__runtime="onnx",
+                      embedder__dtype="bfloat16")
     with pytest.raises(ValueError, match="ONNX export is float32"):
         make_embedder(cfg)
 

@@ -177,11 +177,11 @@ def test_converted_upload_is_stored_as_text_with_its_source_and_survives_a_rebui
     cfg = assistant.cfg
     doc_id = assistant.add_document("Velmora Library.html", html_page())
     doc = assistant.store.document(doc_id)
-    stored = cfg.uploads_dir / f"{doc_id}.txt"
+    stored = cfg.paths.uploads_dir / f"{doc_id}.txt"
     assert doc.text == stored.read_text(encoding="utf-8") and doc.path == str(stored)
     assert (doc.title, doc.date, doc.lang) == (HTML_TITLE, "2025-04-09", "en")
     assert (doc.source, doc.source_type) == ("Velmora Library.html", "html")
-    assert json.loads((cfg.uploads_dir / f"{doc_id}.source.json").read_text())["source"] == "Velmora Library.html"
+    assert json.loads((cfg.paths.uploads_dir / f"{doc_id}.source.json").read_text())["source"] == "Velmora Library.html"
     start = doc.text.index(HTML_FACT)
     assert doc.text[start : start + len(HTML_FACT)] == HTML_FACT  # citations are offsets into the stored text
     # the same file again is a duplicate; a rebuild from the files makes the same Document
@@ -194,11 +194,11 @@ def test_converted_upload_is_stored_as_text_with_its_source_and_survives_a_rebui
 def test_a_refused_file_changes_nothing(assistant):
     cfg = assistant.cfg
     _ = assistant.store  # the index exists
-    before = tree(cfg.index_dir), tree(cfg.uploads_dir)
+    before = tree(cfg.paths.index_dir), tree(cfg.paths.uploads_dir)
     for name, make, _error, message in BAD[:3]:
         with pytest.raises(CorpusError, match=re.escape(message)):
             assistant.add_document(name, make())
-    assert (tree(cfg.index_dir), tree(cfg.uploads_dir)) == before
+    assert (tree(cfg.paths.index_dir), tree(cfg.paths.uploads_dir)) == before
 
 
 def test_ingest_reads_every_format_and_lists_bad_files(assistant, tmp_path):
@@ -213,5 +213,5 @@ def test_ingest_reads_every_format_and_lists_bad_files(assistant, tmp_path):
     report = ingest(assistant.add_document, folder, progress=False)
     assert sorted(name for name, _ in report.added) == ["halden.pdf", "notes.txt", "seed-bank.docx", "velmora.html"]
     assert [name for name, _ in report.errors] == ["scan.pdf"] and "needs OCR" in report.errors[0][1]
-    docs = Index.load(assistant.cfg.index_dir).docs
+    docs = Index.load(assistant.cfg.paths.index_dir).docs
     assert {d.source_type for d in docs.values() if d.source} == {"html", "pdf", "docx", "txt"}

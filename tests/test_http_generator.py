@@ -135,9 +135,9 @@ def llama_server():
 
     cfg = load_config()
     params = xlc.CommonParams()
-    params.model.path = resolve(cfg.gen_model, cfg.models_dir)
-    params.n_ctx = cfg.n_ctx
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = cfg.threads
+    params.model.path = resolve(cfg.generator.model, cfg.paths.models_dir)
+    params.n_ctx = cfg.generator.n_ctx
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = cfg.runtime.threads
     params.hostnames = ["127.0.0.1"]
     params.port = free_port()
     server = xlc.Server(params)
@@ -150,7 +150,7 @@ def test_an_answer_through_llama_cpps_http_server_is_cited_and_streamed(llama_se
     from qa import Answer, Assistant, SourcesFound, TextDelta
     from qa.models.generator import make_generator
 
-    cfg = tmp_config(built_root, gen_backend="openai", openai_base_url=llama_server)
+    cfg = tmp_config(built_root, generator__backend="openai", openai_base_url=llama_server)
     assert isinstance(make_generator(cfg), OpenAIHTTPGenerator)
     events = list(Assistant(cfg).stream("Wie viel investierte Meta in Scale AI?"))
     answer = events[-1]
@@ -159,6 +159,6 @@ def test_an_answer_through_llama_cpps_http_server_is_cited_and_streamed(llama_se
     assert not answer.abstained, answer.notes
     assert "14,3" in answer.text or "14.3" in answer.text
     assert answer.citations and all(c.chunk_id in {p.chunk.id for p in answer.sources} for c in answer.citations)
-    seeds = Path(cfg.seeds_dir)
+    seeds = Path(cfg.paths.seeds_dir)
     for c in answer.citations:
         assert (seeds / f"{c.doc_id}.txt").read_text(encoding="utf-8")[c.start:c.end] == c.quote

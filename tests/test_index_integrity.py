@@ -78,7 +78,7 @@ def built(tmp_path: Path, built_once: Path):
 
 def test_build_save_load_roundtrip(built):
     cfg, embedder, index = built
-    loaded = Index.load(cfg.index_dir)
+    loaded = Index.load(cfg.paths.index_dir)
     assert_consistent(loaded, cfg)
     assert [c.id for c in loaded.chunks] == [c.id for c in index.chunks]
     assert np.array_equal(loaded.vectors, index.vectors)
@@ -129,16 +129,16 @@ DAMAGE = {
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_damaged_index_is_detected_and_rebuilt(built, damage):
     cfg, embedder, index = built
-    DAMAGE[damage](generation(cfg.index_dir) if (cfg.index_dir / "CURRENT").exists() else cfg.index_dir)
+    DAMAGE[damage](generation(cfg.paths.index_dir) if (cfg.paths.index_dir / "CURRENT").exists() else cfg.paths.index_dir)
     with pytest.raises(IndexError_) as err:
-        Index.load(cfg.index_dir)
+        Index.load(cfg.paths.index_dir)
     assert str(err.value)  # says what is wrong
     messages: list[str] = []
     rebuilt = load_or_build_store(cfg, embedder, log=messages.append).index
     assert messages and messages[0].startswith("building the index: ")
     assert str(err.value) in messages[0]
     assert_consistent(rebuilt, cfg)
-    assert_consistent(Index.load(cfg.index_dir), cfg)
+    assert_consistent(Index.load(cfg.paths.index_dir), cfg)
     assert [c.id for c in rebuilt.chunks] == [c.id for c in index.chunks]
 
 
@@ -176,16 +176,16 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
 
 def test_configured_model_name_is_checked_too(built):
     cfg, embedder, index = built
-    other_cfg = cfg.with_(embed_model="hf:someone/another-embedder")
+    other_cfg = cfg.with_(embedder__model="hf:someone/another-embedder")
     assert index.staleness(other_cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg))) is not None
 
 
 def test_changed_chunking_or_corpus_is_stale(built):
     cfg, embedder, index = built
     hashes = corpus_hashes(corpus_dirs(cfg))
-    assert index.staleness(cfg.with_(chunk_max_chars=cfg.chunk_max_chars + 40), embedder.fingerprint, hashes) \
+    assert index.staleness(cfg.with_(chunk_max_chars=cfg.store.chunk_max_chars + 40), embedder.fingerprint, hashes) \
         == "the chunker or its settings changed"
-    (cfg.seeds_dir / "extra.txt").write_text(EXTRA, encoding="utf-8")
+    (cfg.paths.seeds_dir / "extra.txt").write_text(EXTRA, encoding="utf-8")
     reason = index.staleness(cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg)))
     assert reason is not None and "extra" in reason
     messages: list[str] = []
@@ -199,7 +199,7 @@ def test_changed_chunking_or_corpus_is_stale(built):
 def test_non_utf8_seed_is_not_rebuilt_on_every_load(corpus_root):
     """The manifest records file hashes, so an article stored as GB18030 stays fresh."""
     cfg = tmp_config(corpus_root)
-    zh = cfg.seeds_dir / "003_fa89097a72b77a95.txt"
+    zh = cfg.paths.seeds_dir / "003_fa89097a72b77a95.txt"
     zh.write_bytes(zh.read_text(encoding="utf-8").encode("gb18030"))
     embedder = HashEmbedder()
     first = load_or_build_store(cfg, embedder, log=lambda m: None).index
@@ -231,11 +231,11 @@ WRITER = textwrap.dedent("""
         if i % 8 == 0:  # a full build (vectors reused, everything rewritten)
             load_or_build_store(cfg, embedder, rebuild=True, log=lambda m: None)
         else:  # an incremental add to the live index
-            index = Index.load(cfg.index_dir)
+            index = Index.load(cfg.paths.index_dir)
             doc = make_document(f"added{{i}}", extra + str(i), "")
             index = index.with_units(doc, *embed_article(doc, embedder, cfg))
             print("saving", flush=True)
-            index.save(cfg.index_dir)
+            index.save(cfg.paths.index_dir)
 """)
 
 
@@ -269,7 +269,7 @@ def _check_after_kill(cfg, embedder, note: str) -> str:
     """Either the live index loads complete and consistent, or loading fails with IndexError_
     and load_or_build_store rebuilds it with a message. Returns which of the two happened."""
     try:
-        index = Index.load(cfg.index_dir)
+        index = Index.load(cfg.paths.index_dir)
     except IndexError_ as err:
         messages: list[str] = []
         rebuilt = load_or_build_store(cfg, embedder, log=messages.append).index
@@ -302,8 +302,8 @@ def test_killed_writer_never_leaves_a_broken_index(corpus_root):
     # and the leftovers of interrupted writes are removed by the next save
     assert_consistent(load_or_build_store(cfg, embedder, log=lambda m: None).index, cfg)
     load_or_build_store(cfg, embedder, rebuild=True, log=lambda m: None)
-    names = [p.name for p in cfg.index_dir.iterdir() if p.is_dir()]
-    assert names == [generation(cfg.index_dir).name], names
+    names = [p.name for p in cfg.paths.index_dir.iterdir() if p.is_dir()]
+    assert names == [generation(cfg.paths.index_dir).name], names
 
 
 # -- the same with the real embedder and the product's add_document ------------------------------
@@ -336,7 +336,7 @@ def test_killed_real_build_and_add(real_root, mode):
     embedder = make_embedder(cfg)
     rng = random.Random()
     for round_ in range(2):
-        for path in (cfg.seeds_dir / "zz_new.txt", *cfg.uploads_dir.glob("*")):
+        for path in (cfg.paths.seeds_dir / "zz_new.txt", *cfg.paths.uploads_dir.glob("*")):
             path.unlink(missing_ok=True)  # each round starts from the seeds only
         load_or_build_store(cfg, embedder, log=lambda m: None)
         delay = rng.uniform(0.0, 8.0)
@@ -346,7 +346,7 @@ def test_killed_real_build_and_add(real_root, mode):
         outcome = _check_after_kill(cfg, embedder, note)
         print(f"{note}: {'finished' if 'done' in out else 'interrupted'}, index {outcome}")
         assert_consistent(load_or_build_store(cfg, embedder, log=lambda m: None).index, cfg)
-        assert_consistent(Index.load(cfg.index_dir), cfg)
+        assert_consistent(Index.load(cfg.paths.index_dir), cfg)
 
 
 def test_duplicate_with_other_line_endings_is_refused(built):
@@ -354,17 +354,17 @@ def test_duplicate_with_other_line_endings_is_refused(built):
     seed = index.docs["000_39e5384918818fe2"]
     copy = make_document("copy", "\ufeff" + seed.text.replace("\n", "\r\n") + "\n\n", "")
     with pytest.raises(CorpusError, match="already indexed as 000_39e5384918818fe2"):
-        add_article(FaissStore(cfg.index_dir), copy, embedder, cfg)
+        add_article(FaissStore(cfg.paths.index_dir), copy, embedder, cfg)
 
 
 def test_seed_folder_with_two_copies_of_an_article_is_refused(corpus_root):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
     load_or_build_store(cfg, embedder, log=lambda m: None)
-    before = tree(cfg.index_dir)
-    text = (cfg.seeds_dir / "003_fa89097a72b77a95.txt").read_text(encoding="utf-8")
-    (cfg.seeds_dir / "copy_in_gb18030.txt").write_bytes(text.encode("gb18030"))
+    before = tree(cfg.paths.index_dir)
+    text = (cfg.paths.seeds_dir / "003_fa89097a72b77a95.txt").read_text(encoding="utf-8")
+    (cfg.paths.seeds_dir / "copy_in_gb18030.txt").write_bytes(text.encode("gb18030"))
     with pytest.raises(CorpusError, match="repeats the article"):
         load_or_build_store(cfg, embedder, log=lambda m: None)
-    assert tree(cfg.index_dir) == before
+    assert tree(cfg.paths.index_dir) == before
 

@@ -130,7 +130,7 @@ def test_bm25_empty_index():
 
 def test_bm25_on_the_seed_chunks():
     cfg = Config()
-    chunks = [c for d in read_corpus([SEEDS])[0] for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
+    chunks = [c for d in read_corpus([SEEDS])[0] for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)]
     index = LexicalIndex([c.text for c in chunks])
     for query, name, doc in [("Pavel Izmailov", "Pavel Izmailov", "002"), ("Lightcast", "Lightcast", "003"),
                              ("Eureka Labs", "Eureka Labs", "003"), ("蒂姆・布鲁克斯", "布鲁克斯", "003"),

@@ -29,8 +29,8 @@ DOCUMENTS = [
 
 @pytest.fixture(scope="module")
 def embedders():
-    onnx = make_embedder(load_config(embed_runtime="onnx", embed_dtype="float32"))
-    torch32 = make_embedder(load_config(embed_runtime="torch", embed_dtype="float32"))
+    onnx = make_embedder(load_config(embedder__runtime="onnx", embedder__dtype="float32"))
+    torch32 = make_embedder(load_config(embedder__runtime="torch", embedder__dtype="float32"))
     return onnx, torch32
 
 

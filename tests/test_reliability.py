@@ -128,18 +128,18 @@ def test_bad_seed_file_is_refused_by_name_and_index_unchanged(corpus_root, name,
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
     load_or_build_store(cfg, embedder, log=lambda m: None)
-    before = tree(cfg.index_dir)
-    (cfg.seeds_dir / name).write_bytes(data)
+    before = tree(cfg.paths.index_dir)
+    (cfg.paths.seeds_dir / name).write_bytes(data)
     with pytest.raises(CorpusError) as err:
         load_or_build_store(cfg, embedder, log=lambda m: None)
     assert message in str(err.value)
-    assert tree(cfg.index_dir) == before
+    assert tree(cfg.paths.index_dir) == before
 
 
 def test_seed_files_in_legacy_encodings_are_indexed(corpus_root):
     cfg = tmp_config(corpus_root)
-    (cfg.seeds_dir / f"{SEED_003}.txt").write_bytes(seed_text(SEED_003).encode("gb18030"))
-    (cfg.seeds_dir / f"{SEED_001}.txt").write_bytes(seed_text(SEED_001).encode("cp1256"))
+    (cfg.paths.seeds_dir / f"{SEED_003}.txt").write_bytes(seed_text(SEED_003).encode("gb18030"))
+    (cfg.paths.seeds_dir / f"{SEED_001}.txt").write_bytes(seed_text(SEED_001).encode("cp1256"))
     index = load_or_build_store(cfg, HashEmbedder(), log=lambda m: None).index
     assert index.docs[SEED_003].text == seed_text(SEED_003) and index.docs[SEED_003].lang == "zh"
     assert index.docs[SEED_001].text == seed_text(SEED_001) and index.docs[SEED_001].lang == "ar"
@@ -209,14 +209,14 @@ def test_upload_is_decoded_indexed_persisted_and_not_added_twice(real_root, name
     assert assistant.store.document_ids() == before | {doc_id}
     assert [p.name for p in real_root.rglob("*" + Path(name).suffix) if p.parent.name != "seeds"] \
         == [f"{doc_id}{Path(name).suffix}"]
-    assert (cfg.uploads_dir / f"{doc_id}{Path(name).suffix}").read_text(encoding="utf-8") == text
+    assert (cfg.paths.uploads_dir / f"{doc_id}{Path(name).suffix}").read_text(encoding="utf-8") == text
     # the same article again, re-encoded and renamed: refused, nothing changes
-    index_files = tree(cfg.index_dir)
+    index_files = tree(cfg.paths.index_dir)
     for again, data in ((name, text.encode(encoding)), ("other-name.txt", text.encode("utf-8")),
                         ("crlf.md", text.replace("\n", "\r\n").encode("utf-16"))):
         with pytest.raises(CorpusError, match=f"already indexed as {doc_id}"):
             assistant.add_document(again, data)
-    assert tree(cfg.index_dir) == index_files and len(list(cfg.uploads_dir.iterdir())) == 1
+    assert tree(cfg.paths.index_dir) == index_files and len(list(cfg.paths.uploads_dir.iterdir())) == 1
     # a restart loads the index with the upload, without rebuilding it
     messages: list[str] = []
     restarted = Assistant(cfg, log=messages.append)
@@ -331,7 +331,7 @@ def test_answer_is_safe_from_several_threads(real_root, monkeypatch):
     assert not any(t.is_alive() for t in threads), "answers did not finish within 15 minutes"
     assert not errors, errors
     assistant = qa.answering.assistant._default
-    assert assistant is not None and assistant.cfg.index_dir == real_root / "index"
+    assert assistant is not None and assistant.cfg.paths.index_dir == real_root / "index"
     for q in (q for qs in THREAD_QUESTIONS for q in qs):
         answer = results[q]
         assert isinstance(answer, qa.Answer) and answer.question == q

@@ -85,10 +85,10 @@ def test_an_upload_through_the_postgres_store_is_persisted_and_not_added_twice(t
     doc_id = assistant.add_document("lindenau.txt", ARTICLE_DE.encode("cp1252"))
     assert assistant.store.document_ids() == before | {doc_id}
     assert assistant.store.document(doc_id).text == ARTICLE_DE
-    assert (cfg.uploads_dir / f"{doc_id}.txt").read_text(encoding="utf-8") == ARTICLE_DE
+    assert (cfg.paths.uploads_dir / f"{doc_id}.txt").read_text(encoding="utf-8") == ARTICLE_DE
     with pytest.raises(CorpusError, match=f"already indexed as {doc_id}"):
         assistant.add_document("again.md", ARTICLE_DE.encode("utf-16"))
-    assert [p.name for p in cfg.uploads_dir.iterdir()] == [f"{doc_id}.txt"]
+    assert [p.name for p in cfg.paths.uploads_dir.iterdir()] == [f"{doc_id}.txt"]
     # another process on the same store: fresh (the upload file is in the corpus), nothing rebuilt
     messages: list[str] = []
     other = Assistant(cfg, log=messages.append)

@@ -41,7 +41,7 @@ def synthetic(n: int) -> str:
 def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path, pg_database):
     copy_seeds(tmp_path / "seeds")
     uri = pg_database()
-    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=uri, embed_model="test-hash")
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=uri, embedder__model="test-hash")
     load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     seed_docs = open_store(cfg).document_ids()
     folder = tmp_path / "bulk"
@@ -51,7 +51,7 @@ def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path
         path = folder / f"a{i:04d}.txt"
         path.write_text(synthetic(i), encoding="utf-8")
         expected[f"upload_{path.stem}"] = len(chunk_document(make_document("x", synthetic(i)),
-                                                             cfg.chunk_max_chars, cfg.chunk_overlap_sentences))
+                                                             cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences))
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": uri,
            "QA_EMBED_MODEL": "test-hash", "QA_SEEDS_DIR": str(tmp_path / "seeds"),
            "QA_UPLOADS_DIR": str(tmp_path / "uploads"), "QA_INDEX_DIR": str(tmp_path / "index")}

@@ -83,7 +83,7 @@ def test_both_stores_rank_alike(root: Path, pg_database):
         qv = embedder.embed_queries([query])[0]
         same_ranking(pg.dense_search(qv, 20), faiss.dense_search(qv, 20), 1e-5)
         same_ranking(pg.lexical_search(query, 10_000), faiss.lexical_search(query, 10_000), 1e-4)
-        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg).search(query)] for s in (pg, faiss)]
+        ids = [[p.chunk.id for p in Retriever(s, embedder, cfg.retrieval).search(query)] for s in (pg, faiss)]
         assert ids[0] == ids[1], query
 
 
@@ -105,7 +105,7 @@ def test_incremental_add_and_duplicates(kind: str, root: Path, pg_database):
     add_article(store, make_document("upload_solar", ARTICLE_DE), embedder, cfg)
     assert store.count() > before and "upload_solar" in store.document_ids()
     query = "Wie viele Module hat der Solarpark in Lindenau?"
-    hits = Retriever(store, embedder, cfg).search(query, k=3)
+    hits = Retriever(store, embedder, cfg.retrieval).search(query, k=3)
     assert any(p.doc_id == "upload_solar" for p in hits)
     added = store.count()
     with pytest.raises(DuplicateError, match="already indexed as upload_solar"):
@@ -120,9 +120,9 @@ def test_staleness(kind: str, root: Path, pg_database):
     store, cfg = built(kind, root, pg_database)
     hashes = corpus_hashes(corpus_dirs(cfg))
     assert "another embedding model" in store.staleness(cfg, "some-other-model", hashes)
-    changed = cfg.with_(chunk_max_chars=cfg.chunk_max_chars + 1)
+    changed = cfg.with_(chunk_max_chars=cfg.store.chunk_max_chars + 1)
     assert "chunker" in store.staleness(changed, HashEmbedder().fingerprint, hashes)
-    first = sorted(cfg.seeds_dir.glob("*.txt"))[0]
+    first = sorted(cfg.paths.seeds_dir.glob("*.txt"))[0]
     first.write_text(first.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     assert "corpus changed" in store.staleness(cfg, HashEmbedder().fingerprint, corpus_hashes(corpus_dirs(cfg)))
     rebuilt = load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)  # rebuilt, then fresh
@@ -161,7 +161,7 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
     base_docs = len(store.document_ids())
     script = WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind,
-                           uri=cfg.store_uri, folder=str(folder))
+                           uri=cfg.store.uri, folder=str(folder))
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:

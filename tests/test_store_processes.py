@@ -57,7 +57,7 @@ def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": pg_database(),
            "QA_EMBED_MODEL": "test-hash", "QA_SEEDS_DIR": str(tmp_path / "seeds"),
            "QA_UPLOADS_DIR": str(tmp_path / "uploads"), "QA_INDEX_DIR": str(tmp_path / "index")}
-    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=env["QA_STORE_URI"], embed_model="test-hash")
+    cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=env["QA_STORE_URI"], embedder__model="test-hash")
     load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     before = open_store(cfg).document_ids()
     folder = tmp_path / "incoming"

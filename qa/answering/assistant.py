@@ -103,7 +103,7 @@ class Assistant:
         cannot be used is refused before the store or the embedder is loaded."""
         upload = read_upload(name, data)
         with self._lock:
-            return ArticleWriter(self.store, self.embedder, self.cfg, self.cfg.uploads_dir).add_upload(upload)
+            return ArticleWriter(self.store, self.embedder, self.cfg, self.cfg.paths.uploads_dir).add_upload(upload)
 
     # -- answering ----------------------------------------------------------------------------
     def retrieve(self, question: str, history: list[dict] | None = None, k: int | None = None) -> Found:

@@ -138,9 +138,9 @@ def machine(cfg: Config, embedder, load_before: tuple[float, float, float]) -> d
     embedder's runtime and dtype, and the load average before and after the run."""
     return {
         "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "processor": cpu_name(), "threads": cfg.threads, "load_avg_before": list(load_before),
+        "processor": cpu_name(), "threads": cfg.runtime.threads, "load_avg_before": list(load_before),
         "bf16_flags": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx2", "avx512f"}),
-        "embed_dtype": getattr(embedder, "dtype", None) or cfg.embed_dtype or choose_dtype(cpu_flags()),
+        "embed_dtype": getattr(embedder, "dtype", None) or cfg.embedder.dtype or choose_dtype(cpu_flags()),
         "embed_runtime": getattr(embedder, "runtime", "torch"),
         "load_avg_after": list(os.getloadavg()),
     }

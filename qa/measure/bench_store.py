@@ -137,7 +137,7 @@ def ground_truth(syn: Synthetic, cfg: Config) -> Truth:
         scores = syn.vectors @ qv
         dense.append({int(i) for i in np.argpartition(-scores, 10)[:10]})
     lexical = LexicalIndex([c.text for c in syn.chunks])
-    return Truth(dense, [lexical.search(text, cfg.lexical_k) for text, _ in syn.queries])
+    return Truth(dense, [lexical.search(text, cfg.retrieval.lexical_k) for text, _ in syn.queries])
 
 
 def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
@@ -146,9 +146,9 @@ def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
     for (text, qv), exact_dense, exact_lex in zip(syn.queries, truth.dense, truth.lexical):
         with store.reading():
             started = time.perf_counter()
-            dense = store.dense_search(qv, cfg.dense_k)
+            dense = store.dense_search(qv, cfg.retrieval.dense_k)
             middle = time.perf_counter()
-            lexical = store.lexical_search(text, cfg.lexical_k)
+            lexical = store.lexical_search(text, cfg.retrieval.lexical_k)
             lexical_ms.append((time.perf_counter() - middle) * 1000)
         dense_ms.append((middle - started) * 1000)
         dense_recall.append(len({r for r, _ in dense[:10]} & exact_dense) / 10)
@@ -283,7 +283,7 @@ def embedder_dim(cfg: Config) -> int:
     """The configured embedder's dimension, read from its files (the model is not loaded); 768
     (EmbeddingGemma) when it cannot be read."""
     try:
-        folder = Path(resolve(cfg.embed_model, cfg.models_dir))
+        folder = Path(resolve(cfg.embedder.model, cfg.paths.models_dir))
         config = json.loads(next(folder.rglob("config.json")).read_text())
         return int(config["hidden_size"])
     except (OSError, ValueError, KeyError, TypeError, StopIteration):

@@ -85,7 +85,7 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
     doc_texts = {d: doc.text for d, doc in documents_of(store, store.document_ids()).items()}
     unknown = sorted({d for it in items for d in it.get("gold_docs") or [] if d not in doc_texts})
     if unknown:
-        say(f"warning: gold documents not in the index ({cfg.seeds_dir}): {', '.join(unknown)}")
+        say(f"warning: gold documents not in the index ({cfg.paths.seeds_dir}): {', '.join(unknown)}")
     answered: dict[str, tuple[str, str]] = {}
     results = []
     for i, item in enumerate(items, 1):
@@ -205,7 +205,7 @@ def run(args) -> int:
     if not names or unknown:
         return _err(f"unknown configuration {', '.join(unknown) or repr(args.config)}; "
                     f"choose from: {', '.join(PRESETS)}")
-    gold_path = args.gold or load_config().seeds_dir / "gold.jsonl"
+    gold_path = args.gold or load_config().paths.seeds_dir / "gold.jsonl"
     if args.calibrate and args.split != "dev":
         return _err(f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
                     "would leak the test items into the settings they are meant to test. Use --split dev.")

@@ -165,40 +165,40 @@ def _onnx_record(path: str, fingerprint: str, cfg: Config) -> tuple[Path, dict |
     """The export's folder and check record, exporting first where there is none yet."""
     from qa.models import onnx_embedder as onnx_embed
 
-    target = onnx_embed.export_dir(cfg.models_dir, path, fingerprint)
+    target = onnx_embed.export_dir(cfg.paths.models_dir, path, fingerprint)
     record = onnx_embed.read_record(target)
     if record is None and Path(path).is_dir():
         try:
             import onnxruntime  # noqa: F401
         except ImportError:
             return target, {"ok": False, "error": "onnxruntime is not installed (pip install onnxruntime)"}
-        record = onnx_embed.export(path, fingerprint, target, cfg.threads)
+        record = onnx_embed.export(path, fingerprint, target, cfg.runtime.threads)
     return target, record
 
 
 def make_embedder(cfg: Config) -> Embedder:
     """The configured embedder, loaded once per process: the verified ONNX export where there is
-    one (made at first use), PyTorch otherwise (Config.embed_runtime overrides the choice)."""
-    if cfg.embed_model == "test-hash":  # tests only: see qa.hash_embedder
+    one (made at first use), PyTorch otherwise (EmbedderSettings.runtime overrides the choice)."""
+    if cfg.embedder.model == "test-hash":  # tests only: see qa.hash_embedder
         from qa.models.hash_embedder import HashEmbedder
 
         return HashEmbedder()
     with _cache_lock:
-        path = resolve(cfg.embed_model, cfg.models_dir)
-        fingerprint = model_fingerprint(cfg.embed_model, cfg.models_dir)
-        choose_runtime(cfg.embed_runtime, None)  # an unknown runtime fails before any work
-        if cfg.embed_runtime == "onnx" and cfg.embed_dtype not in (None, "float32"):
+        path = resolve(cfg.embedder.model, cfg.paths.models_dir)
+        fingerprint = model_fingerprint(cfg.embedder.model, cfg.paths.models_dir)
+        choose_runtime(cfg.embedder.runtime, None)  # an unknown runtime fails before any work
+        if cfg.embedder.runtime == "onnx" and cfg.embedder.dtype not in (None, "float32"):
             raise ValueError(f"the ONNX export is float32: QA_EMBED_RUNTIME=onnx with QA_EMBED_DTYPE="
-                             f"{cfg.embed_dtype} is not supported (unset one of them)")
-        if cfg.embed_runtime != "torch" and cfg.embed_dtype in (None, "float32"):
+                             f"{cfg.embedder.dtype} is not supported (unset one of them)")
+        if cfg.embedder.runtime != "torch" and cfg.embedder.dtype in (None, "float32"):
             target, record = _onnx_record(path, fingerprint, cfg)
-            runtime, reason = choose_runtime(cfg.embed_runtime, record)
+            runtime, reason = choose_runtime(cfg.embedder.runtime, record)
             if runtime == "onnx":
-                return _load_onnx(str(target), fingerprint, cfg.threads)
+                return _load_onnx(str(target), fingerprint, cfg.runtime.threads)
             print(f"[qa] embedding with torch: {reason}", file=sys.stderr, flush=True)
-        dtype = cfg.embed_dtype or choose_dtype(cpu_flags())
+        dtype = cfg.embedder.dtype or choose_dtype(cpu_flags())
         if dtype not in DTYPES:
             raise ValueError(f"QA_EMBED_DTYPE={dtype!r} is not supported; choose one of: {', '.join(DTYPES)}")
         if dtype != "float32" and Path(path).is_dir():
-            path = converted_copy(path, fingerprint, dtype, cfg.models_dir)
-        return _load(path, fingerprint, cfg.threads, dtype)
+            path = converted_copy(path, fingerprint, dtype, cfg.paths.models_dir)
+        return _load(path, fingerprint, cfg.runtime.threads, dtype)

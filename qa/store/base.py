@@ -107,13 +107,13 @@ def base_manifest(cfg: Config, fingerprint: str, dim: int) -> dict:
     """What a store records about how its vectors and units were made (checked for staleness)."""
     return {
         "format": FORMAT,
-        "embed_model": cfg.embed_model,
+        "embed_model": cfg.embedder.model,
         "embed_fingerprint": fingerprint,
         "dim": int(dim),
         "chunker": CHUNKER_VERSION,
         "embed_text": EMBED_TEXT_VERSION,
-        "chunk_max_chars": cfg.chunk_max_chars,
-        "chunk_overlap_sentences": cfg.chunk_overlap_sentences,
+        "chunk_max_chars": cfg.store.chunk_max_chars,
+        "chunk_overlap_sentences": cfg.store.chunk_overlap_sentences,
         "docs": {},
         "chunks": 0,
         "sentences": 0,
@@ -124,11 +124,11 @@ def base_manifest(cfg: Config, fingerprint: str, dim: int) -> dict:
 
 def manifest_staleness(m: dict, cfg: Config, fingerprint: str, hashes: dict[str, str]) -> str | None:
     """The staleness rule both engines share: model, chunker settings, then corpus hashes."""
-    if m.get("embed_fingerprint") != fingerprint or m.get("embed_model") != cfg.embed_model:
+    if m.get("embed_fingerprint") != fingerprint or m.get("embed_model") != cfg.embedder.model:
         return "it was built with another embedding model"
     if m.get("chunker") != CHUNKER_VERSION or m.get("embed_text") != EMBED_TEXT_VERSION \
-            or m.get("chunk_max_chars") != cfg.chunk_max_chars \
-            or m.get("chunk_overlap_sentences") != cfg.chunk_overlap_sentences:
+            or m.get("chunk_max_chars") != cfg.store.chunk_max_chars \
+            or m.get("chunk_overlap_sentences") != cfg.store.chunk_overlap_sentences:
         return "the chunker or its settings changed"
     if m.get("docs") != hashes:
         changed = sorted(set(m.get("docs", {}).items()) ^ set(hashes.items()))

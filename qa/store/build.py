@@ -33,7 +33,7 @@ _build_lock = threading.Lock()  # one build at a time in a process (its threads 
 def open_store(cfg: Config) -> WritableStore:
     """The store `cfg` names (QA_STORE), opened; raises StoreError saying what to fix."""
     if cfg.store.engine == "faiss":
-        return FaissStore(cfg.index_dir)
+        return FaissStore(cfg.paths.index_dir)
     if cfg.store.engine == "postgres":
         if not cfg.store.uri:
             raise StoreError("QA_STORE=postgres needs QA_STORE_URI, e.g. "

@@ -42,7 +42,7 @@ def embed_article(doc: Document, embedder: Embedder, cfg: Config, cache: dict[st
     """One article's chunks and sentence units with their vectors (what add_document takes); a
     one-sentence chunk and its sentence unit embed the same text: embedded once. `cache` (empty
     by default) gains the vectors by unit_key: its growth is how many texts were embedded."""
-    chunks = chunk_document(doc, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)
+    chunks = chunk_document(doc, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)
     sentences = sentence_units(doc)
     cache = {} if cache is None else cache
     vectors, _ = embed_units(chunks, {doc.id: doc}, embedder, cache)

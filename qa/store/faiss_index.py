@@ -134,7 +134,7 @@ class Index:
               reuse: "Index | None" = None) -> "Index":
         """The snapshot of `docs`, every text embedded in one call per unit kind, except the
         texts `reuse` (the previous generation) already has vectors for."""
-        chunks = [c for d in docs for c in chunk_document(d, cfg.chunk_max_chars, cfg.chunk_overlap_sentences)]
+        chunks = [c for d in docs for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)]
         cache = reuse.vector_cache(embedder.fingerprint) if reuse is not None else {}
         by_id = {d.id: d for d in docs}
         sentences = [s for d in docs for s in sentence_units(d)]

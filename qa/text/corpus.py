@@ -272,7 +272,7 @@ def corpus_files(folder: Path) -> list[Path]:
 def corpus_dirs(cfg: Config) -> list[Path]:
     """The folders the corpus is read from: the seeds folder (named even when missing, so the
     "no articles" message names it) and the uploads folder when there is one."""
-    return [cfg.seeds_dir, *([cfg.uploads_dir] if cfg.uploads_dir.is_dir() else [])]
+    return [cfg.paths.seeds_dir, *([cfg.paths.uploads_dir] if cfg.paths.uploads_dir.is_dir() else [])]
 
 
 def corpus_hashes(folders: Iterable[Path]) -> dict[str, str]:
