@@ -15,8 +15,9 @@ LAYERS = {"qa.types": 0, "qa.config": 0, "qa.text": 1, "qa.models": 2, "qa.store
           "qa.measure": 5, "qa.cli": 6, "qa.api": 6, "ui": 7, "qa": 7}
 # dependencies a function may import: optional extras and heavy libraries used in one place only
 LAZY_ALLOWED = {"faiss", "psycopg", "pgvector", "pgserver", "psutil", "matplotlib", "torch", "onnxruntime",
+                "sentence_transformers",
                 "xllamacpp", "transformers", "tqdm"}
-LAZY_CHECKED = ("qa.store", "qa.measure", "qa.cli", "qa.text.corpus", "qa.text.lexical")
+LAZY_CHECKED = ("qa", "ui")
 
 
 def modules() -> dict[str, Path]:

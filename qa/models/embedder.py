@@ -19,6 +19,9 @@ from typing import Protocol
 import numpy as np
 
 from qa.config import Config
+from qa.models import onnx_embedder as onnx_embed
+from qa.models.hash_embedder import HashEmbedder
+from qa.models.onnx_embedder import OnnxEmbedder
 from qa.models.weights import model_fingerprint, resolve
 
 # EmbeddingGemma's activations overflow in float16; bfloat16 keeps float32's range at half the
@@ -58,8 +61,8 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     def __init__(self, path: str, fingerprint: str, threads: int = 2, batch_size: int = 16,
                  dtype: str = "float32"):
-        import torch
-        from sentence_transformers import SentenceTransformer
+        import torch  # heavy: imported where needed (the ONNX path runs without torch)
+        from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
 
         torch.set_num_threads(max(1, threads))
         if dtype not in DTYPES:
@@ -100,8 +103,8 @@ def converted_copy(path: str, fingerprint: str, dtype: str, models_dir: Path) ->
     EmbeddingGemma, 1.2 GB still resident afterwards); loading weights already stored in
     bfloat16 peaks at 1.0 GB and takes 4 s. The copy records the fingerprint of its source
     and is rebuilt when that changes."""
-    import torch
-    from sentence_transformers import SentenceTransformer
+    import torch  # heavy: imported where needed (the ONNX path runs without torch)
+    from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
 
     key = hashlib.sha256(f"{fingerprint}\n{path}".encode()).hexdigest()[:16]
     target = Path(models_dir) / "converted" / f"{Path(path).name or 'model'}-{dtype}-{key}"
@@ -140,8 +143,6 @@ def _load(path: str, fingerprint: str, threads: int, dtype: str) -> SentenceTran
 
 @functools.lru_cache(maxsize=4)
 def _load_onnx(target: str, fingerprint: str, threads: int):
-    from qa.models.onnx_embedder import OnnxEmbedder
-
     return OnnxEmbedder(Path(target), fingerprint, threads)
 
 
@@ -163,8 +164,6 @@ def choose_runtime(requested: str | None, record: dict | None) -> tuple[str, str
 
 def _onnx_record(path: str, fingerprint: str, cfg: Config) -> tuple[Path, dict | None]:
     """The export's folder and check record, exporting first where there is none yet."""
-    from qa.models import onnx_embedder as onnx_embed
-
     target = onnx_embed.export_dir(cfg.paths.models_dir, path, fingerprint)
     record = onnx_embed.read_record(target)
     if record is None and Path(path).is_dir():
@@ -180,8 +179,6 @@ def make_embedder(cfg: Config) -> Embedder:
     """The configured embedder, loaded once per process: the verified ONNX export where there is
     one (made at first use), PyTorch otherwise (EmbedderSettings.runtime overrides the choice)."""
     if cfg.embedder.model == "test-hash":  # tests only: see qa.hash_embedder
-        from qa.models.hash_embedder import HashEmbedder
-
         return HashEmbedder()
     with _cache_lock:
         path = resolve(cfg.embedder.model, cfg.paths.models_dir)

@@ -158,7 +158,7 @@ class TransformersGenerator:
 
     def __init__(self, model_id: str, cfg: GeneratorSettings, threads: int):
         # heavy and optional (users with hub access): loaded only when this backend is chosen
-        import torch
+        import torch  # heavy: imported where needed (the ONNX path runs without torch)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)

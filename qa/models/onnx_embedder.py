@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
 # cosine to PyTorch float32 that every sample sentence must reach before the export is used
 MIN_COSINE = 0.999
@@ -59,7 +60,7 @@ def read_record(target: Path) -> dict | None:
 
 
 def _session(graph: Path, threads: int):
-    import onnxruntime as ort
+    import onnxruntime as ort  # heavy: only the ONNX runtime needs it
 
     options = ort.SessionOptions()
     # 2 cores: one op at a time, each op on every core; more threads only contend
@@ -81,8 +82,6 @@ class OnnxEmbedder:
     # Documents go one at a time: no padding, and onnxruntime gains nothing from batches here
     # (96 seed paragraphs, 2 cores: 8.6 s at batch 1, 9.2 s at 2, 9.4 s at 4, 11.6 s at 16, 15.5 s at 32).
     def __init__(self, target: Path, fingerprint: str, threads: int = 2, batch_size: int = 1):
-        from tokenizers import Tokenizer
-
         meta = json.loads((target / "export.json").read_text())
         self._prompts = meta["prompts"]
         # one after the other: building the session in a thread beside the tokenizer parse was
@@ -125,7 +124,7 @@ class OnnxEmbedder:
 
 def _pipeline(model):
     """The sentence-transformers model as a module of two tensors → normalised embeddings."""
-    import torch
+    import torch  # heavy: imported where needed (the ONNX path runs without torch)
 
     class Pipeline(torch.nn.Module):
         def __init__(self):
@@ -139,8 +138,8 @@ def _pipeline(model):
 
 
 def _export_graph(model, folder: Path) -> None:
-    import torch
-    from torch.export import Dim
+    import torch  # heavy: imported where needed (the ONNX path runs without torch)
+    from torch.export import Dim  # heavy: imported where needed (the ONNX path runs without torch)
 
     tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
     sample = tokenize(["task: search result | query: a short one", "title: none | text: a longer text here"])
@@ -182,8 +181,8 @@ def verify(model, embedder: OnnxEmbedder) -> dict:
 
 def export(path: str, fingerprint: str, target: Path, threads: int = 2) -> dict:
     """Export, verify and install the model at `target`; returns the record written there."""
-    import torch
-    from sentence_transformers import SentenceTransformer
+    import torch  # heavy: imported where needed (the ONNX path runs without torch)
+    from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
 
     print(f"[qa] exporting the embedding model to ONNX (once, a few minutes) into {target}",
           file=sys.stderr, flush=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import re
 
+import pysbd
+
 from qa.types import Chunk, Document
 
 CHUNKER_VERSION = "sent-v3"
@@ -28,8 +30,6 @@ _WORD = re.compile(r"\w")
 
 @functools.lru_cache(maxsize=16)
 def _segmenter(lang: str):
-    import pysbd
-
     return pysbd.Segmenter(language=lang if lang in _PYSBD_LANGS else "en", clean=False, char_span=True)
 
 

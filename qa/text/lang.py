@@ -12,6 +12,9 @@ import functools
 import re
 import unicodedata
 
+from anyascii import anyascii
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
 from qa.text.scripts import HAN, KANA
 
 NAMES = {
@@ -59,9 +62,7 @@ def _script_counts(text: str) -> dict[str, int]:
 
 @functools.lru_cache(maxsize=1)
 def _lingua():
-    from lingua import Language, LanguageDetectorBuilder
-
-    langs = [Language.from_iso_code_639_1(getattr(__import__("lingua").IsoCode639_1, c.upper())) for c in _LATIN]
+    langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in _LATIN]
     # all n-gram models up front (≈270 MB, ~1–3 s once): loaded lazily, a later short question
     # paid 1–2 s in the middle of an answer
     return LanguageDetectorBuilder.from_languages(*langs).with_preloaded_language_models().build()
@@ -203,8 +204,6 @@ _FOLD = (("sch", "sh"), ("ck", "k"), ("ph", "f"), ("c", "k"), ("q", "k"), ("v", 
 
 
 def skeleton(word: str) -> str:
-    from anyascii import anyascii
-
     s = re.sub(r"[^a-z]", "", anyascii(word).lower())
     for a, b in _FOLD:
         s = s.replace(a, b)

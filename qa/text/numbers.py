@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+import cn2an
+
 _SCALES = {
     # English
     "thousand": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9, "trillion": 1e12,
@@ -86,8 +88,6 @@ def extract(text: str, words: bool = True, lang: str | None = None) -> list[floa
         if len(token) == 1 and token in "百千万亿":  # a lone scale character is not a number; 十年 is
             continue
         try:
-            import cn2an
-
             values.append(float(cn2an.cn2an(token, "smart")))
         except (ValueError, KeyError, IndexError):
             continue
