@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-fast eval bench bench-stores models index clean
+.PHONY: run test test-fast lint eval bench bench-stores models index clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -23,12 +23,17 @@ index: models
 run: index
 	$(BIN)/python ui.py
 
-test: models
+test: models lint
 	bash scripts/test-deps.sh
 	$(BIN)/python -m pytest -q
 
+# style: ruff's lint rules (pyproject.toml) and its format, checked, not applied
+lint: $(STAMP)
+	$(BIN)/ruff check qa tests ui.py
+	$(BIN)/ruff format --check qa tests ui.py
+
 # no models and nothing over ~10 s (`make test` runs everything)
-test-fast: $(STAMP)
+test-fast: lint
 	$(BIN)/python -m pytest -q -m "not e2e and not browser and not slow"
 
 # held-out score: the test split, default configuration beside the comparison configurations

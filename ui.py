@@ -45,7 +45,8 @@ API" link (``/?view=api``).
     or ``{"error": "<what is wrong>"}`` for an unusable question or history.
 
 ``/upload`` (path: a file, e.g. ``handle_file("article.txt")``) -> dict
-    Adds an article file (.txt/.md at most 2 MB; .html/.htm/.pdf/.docx at most 20 MB) to the index. Returns ``{"doc_id": ..., "title": ...,
+    Adds an article file (.txt/.md at most 2 MB; .html/.htm/.pdf/.docx at most 20 MB) to the index.
+    Returns ``{"doc_id": ..., "title": ...,
     "lang": ..., "date": ..., "chunks": <passages indexed>, "message": "Added …"}`` or
     ``{"error": "<why the file was refused; nothing was changed>"}``.
 
@@ -65,7 +66,8 @@ curl (Gradio's two-step call: POST returns an event id, GET streams the result):
 
     EVENT=$(curl -s -X POST http://127.0.0.1:7860/gradio_api/call/ask \\
         -H 'Content-Type: application/json' \\
-        -d '{"data": ["Why did John Schulman leave OpenAI?", "[]"]}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["event_id"])')
+        -d '{"data": ["Why did John Schulman leave OpenAI?", "[]"]}' \\
+        | python3 -c 'import sys,json;print(json.load(sys.stdin)["event_id"])')
     curl -s http://127.0.0.1:7860/gradio_api/call/ask/$EVENT
 """
 
@@ -80,8 +82,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import gradio as gr
 import uvicorn
@@ -89,13 +92,13 @@ import uvicorn
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_history
 from qa.api import create_app
-from qa.text.markers import RENDERED
 from qa.config import load_config
-from qa.text.formats import MAX_FILE_BYTES, MAX_TEXT_FILE_BYTES, SUFFIXES, check_upload
 from qa.models.generator import GenerationError
 from qa.store.base import Store, documents_of
 from qa.text.corpus import CorpusError
+from qa.text.formats import MAX_FILE_BYTES, MAX_TEXT_FILE_BYTES, SUFFIXES, check_upload
 from qa.text.lang import name as language_name
+from qa.text.markers import RENDERED
 from qa.types import Answer, DocumentInfo, SourcesFound
 
 log = logging.getLogger("qa.ui")
@@ -141,7 +144,7 @@ class Loader:
         self.took = 0.0
         self._done = threading.Event()
 
-    def start(self) -> "Loader":
+    def start(self) -> Loader:
         threading.Thread(target=self._run, daemon=True, name="qa-warm-up").start()
         return self
 
@@ -181,24 +184,29 @@ class Loader:
     def status_html(self) -> str:
         if self.state == "loading":
             waited = time.monotonic() - self.started
-            return (f'<div class="qa-status loading" role="status"><span class="qa-dot"></span>Loading models… '
-                    f'<span class="qa-muted">{waited:.0f} s (usually 20–60 s); questions can be asked when '
-                    f'this says Ready</span></div>')
+            return (
+                f'<div class="qa-status loading" role="status"><span class="qa-dot"></span>Loading models… '
+                f'<span class="qa-muted">{waited:.0f} s (usually 20–60 s); questions can be asked when '
+                f"this says Ready</span></div>"
+            )
         if self.state == "failed":
-            return (f'<div class="qa-status failed" role="alert"><span class="qa-dot"></span>Loading failed: '
-                    f'{esc(self.error)}</div>')
+            return (
+                f'<div class="qa-status failed" role="alert"><span class="qa-dot"></span>Loading failed: '
+                f"{esc(self.error)}</div>"
+            )
         docs, chunks = self.counts()
         embedder = self.assistant.embedder
         dtype = " ".join(filter(None, (getattr(embedder, "runtime", ""), getattr(embedder, "dtype", ""))))
-        return (f'<div class="qa-status ready" role="status"><span class="qa-dot"></span>Ready '
-                f'<span class="qa-muted">· {docs} articles · {chunks} passages indexed'
-                f'{f" · embeddings in {esc(dtype)}" if dtype else ""}</span></div>')
+        return (
+            f'<div class="qa-status ready" role="status"><span class="qa-dot"></span>Ready '
+            f'<span class="qa-muted">· {docs} articles · {chunks} passages indexed'
+            f"{f' · embeddings in {esc(dtype)}' if dtype else ''}</span></div>"
+        )
 
     def status_dict(self) -> dict:
         docs, chunks = self.counts()
         message = {"loading": "loading models", "ready": "ready", "failed": self.error}[self.state]
-        return {"ready": self.ready, "state": self.state, "message": message,
-                "articles": docs, "passages": chunks}
+        return {"ready": self.ready, "state": self.state, "message": message, "articles": docs, "passages": chunks}
 
 
 # -- rendering (pure functions: everything from documents or the model is escaped) -------------
@@ -208,8 +216,10 @@ def user_html(question: str) -> str:
 
 def streaming_html(text: str) -> str:
     body = esc(text.strip()).replace("\n", "<br>")
-    return (f'<div class="qa-answer qa-streaming" dir="auto">{body}<span class="qa-cursor">▍</span></div>'
-            '<div class="qa-muted qa-small">checking citations when the answer is complete…</div>')
+    return (
+        f'<div class="qa-answer qa-streaming" dir="auto">{body}<span class="qa-cursor">▍</span></div>'
+        '<div class="qa-muted qa-small">checking citations when the answer is complete…</div>'
+    )
 
 
 def notice_html(text: str, kind: str = "info") -> str:
@@ -228,7 +238,7 @@ def answer_html(answer: Answer, turn: int, docs: list[DocumentInfo]) -> str:
         c = cited.get(int(m.group(1)))
         if c is None:
             return m.group(0)
-        return (f'<a class="qa-cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>')
+        return f'<a class="qa-cite" href="#src-{turn}-{c.n}" title="{esc(c.title)}">[{c.n}]</a>'
 
     body = RENDERED.sub(link, esc(answer.text)).replace("\n", "<br>")
     return f'<div class="qa-answer" dir="auto">{body}</div>'
@@ -237,20 +247,24 @@ def answer_html(answer: Answer, turn: int, docs: list[DocumentInfo]) -> str:
 def abstention_html(answer: Answer, docs: list[DocumentInfo]) -> str:
     title, searched = _SEARCHED.get(answer.lang, _SEARCHED["en"])
     all_docs = sorted(docs, key=lambda d: d.id)
-    items = "".join(f'<li><bdi>{esc(d.title)}</bdi> <span class="qa-muted">({esc(lang_name(d.lang))})</span></li>'
-                    for d in all_docs[:SEARCHED_SHOWN])
+    items = "".join(
+        f'<li><bdi>{esc(d.title)}</bdi> <span class="qa-muted">({esc(lang_name(d.lang))})</span></li>'
+        for d in all_docs[:SEARCHED_SHOWN]
+    )
     if len(all_docs) > SEARCHED_SHOWN:
-        items += f'<li>… and {len(all_docs) - SEARCHED_SHOWN} more</li>'
-    return (f'<div class="qa-abstain" dir="auto" role="note">'
-            f'<div class="qa-abstain-title">{esc(title)}</div>'
-            f'<div>{esc(answer.text)}</div>'
-            f'<div class="qa-searched">{esc(searched.format(n=len(all_docs)))}<ul>{items}</ul></div></div>')
+        items += f"<li>… and {len(all_docs) - SEARCHED_SHOWN} more</li>"
+    return (
+        f'<div class="qa-abstain" dir="auto" role="note">'
+        f'<div class="qa-abstain-title">{esc(title)}</div>'
+        f"<div>{esc(answer.text)}</div>"
+        f'<div class="qa-searched">{esc(searched.format(n=len(all_docs)))}<ul>{items}</ul></div></div>'
+    )
 
 
 def _meta_line(doc, lang: str, extra: str = "") -> str:
     parts = [esc(lang_name(doc.lang if doc else lang)), esc(doc.date if doc and doc.date else "no date")]
     if doc:
-        parts.append(f'<code>{esc(doc.id)}</code>')
+        parts.append(f"<code>{esc(doc.id)}</code>")
     if doc and doc.source:  # an added article: the file it came from
         kind = _TYPE_NAMES.get(doc.source_type, doc.source_type)
         parts.append(f'from <bdi class="qa-file">{esc(doc.source)}</bdi> ({esc(kind)})')
@@ -275,8 +289,10 @@ def found_html(passages, store: Store) -> str:
     docs = documents_of(store, (p.doc_id for p in passages))
     titles = list(dict.fromkeys(docs[p.doc_id].title if p.doc_id in docs else p.doc_id for p in passages))
     items = "".join(f'<li dir="auto">{esc(t)}</li>' for t in titles)
-    return (f'<div class="qa-panel-empty">Found in {len(titles)} article{"s" if len(titles) != 1 else ""}; '
-            f'writing the answer…</div><ul class="qa-found">{items}</ul>')
+    return (
+        f'<div class="qa-panel-empty">Found in {len(titles)} article{"s" if len(titles) != 1 else ""}; '
+        f'writing the answer…</div><ul class="qa-found">{items}</ul>'
+    )
 
 
 def sources_html(answer: Answer, store: Store, turn: int) -> str:
@@ -298,7 +314,8 @@ def sources_html(answer: Answer, store: Store, turn: int) -> str:
             f'<div class="qa-src-head" dir="auto"><span class="qa-src-n">[{c.n}]</span> '
             f'<span class="qa-src-title">{esc(title)}</span></div>'
             f'<div class="qa-src-meta">{_meta_line(doc, c.lang)}</div>'
-            f'<div class="qa-passage" dir="auto">{passage}</div></div>')
+            f'<div class="qa-passage" dir="auto">{passage}</div></div>'
+        )
     if answer.abstained:
         parts.append('<div class="qa-muted">No passage answered the question. The closest ones found:</div>')
     uncited = [p for p in answer.sources if p.chunk.id not in cited_chunks]
@@ -311,14 +328,19 @@ def sources_html(answer: Answer, store: Store, turn: int) -> str:
                 f'<div class="qa-src qa-uncited">'
                 f'<div class="qa-src-head" dir="auto"><span class="qa-src-title">{esc(title)}</span></div>'
                 f'<div class="qa-src-meta">{_meta_line(doc, p.chunk.lang, f"score {p.score:.3f}")}</div>'
-                f'<div class="qa-passage" dir="auto">{esc(p.chunk.text)}</div></div>')
+                f'<div class="qa-passage" dir="auto">{esc(p.chunk.text)}</div></div>'
+            )
         label = "Retrieved passages" if answer.abstained else "Also retrieved, not cited"
-        parts.append(f'<details class="qa-more"{" open" if answer.abstained else ""}>'
-                     f'<summary>{label} ({len(uncited)})</summary>{"".join(items)}</details>')
+        parts.append(
+            f'<details class="qa-more"{" open" if answer.abstained else ""}>'
+            f"<summary>{label} ({len(uncited)})</summary>{''.join(items)}</details>"
+        )
     if answer.notes:
-        notes = "".join(f'<li><bdi>{esc(n)}</bdi></li>' for n in answer.notes)
-        parts.append(f'<details class="qa-more"><summary>Verification notes ({len(answer.notes)})</summary>'
-                     f'<ul>{notes}</ul></details>')
+        notes = "".join(f"<li><bdi>{esc(n)}</bdi></li>" for n in answer.notes)
+        parts.append(
+            f'<details class="qa-more"><summary>Verification notes ({len(answer.notes)})</summary>'
+            f"<ul>{notes}</ul></details>"
+        )
     t = answer.timings
     if t.get("total"):
         steps = ", ".join(f"{k} {t[k]:.1f} s" for k in ("retrieve", "generate", "verify") if k in t)
@@ -329,13 +351,17 @@ def sources_html(answer: Answer, store: Store, turn: int) -> str:
 def panel_html(turns: list[dict]) -> str:
     """Sources of the latest answer, with earlier answers' sources collapsed below it."""
     if not turns:
-        return ('<div class="qa-panel-empty">Sources appear here after an answer: each [n] in the answer '
-                'links to the article passage it comes from, with the cited sentence highlighted.</div>')
+        return (
+            '<div class="qa-panel-empty">Sources appear here after an answer: each [n] in the answer '
+            "links to the article passage it comes from, with the cited sentence highlighted.</div>"
+        )
     latest = turns[-1]
     out = [f'<div class="qa-turn" dir="auto"><div class="qa-q">“{esc(latest["question"])}”</div>{latest["html"]}</div>']
     for t in reversed(turns[:-1]):
-        out.append(f'<details class="qa-older"><summary dir="auto">Earlier: “{esc(t["question"])}”</summary>'
-                   f'{t["html"]}</details>')
+        out.append(
+            f'<details class="qa-older"><summary dir="auto">Earlier: “{esc(t["question"])}”</summary>'
+            f"{t['html']}</details>"
+        )
     return "".join(out)
 
 
@@ -346,8 +372,12 @@ def articles_html(docs: list[DocumentInfo] | None) -> str:
     docs = sorted(docs, key=lambda d: d.id)
     items = "".join(
         f'<li><bdi>{esc(d.title)}</bdi> <span class="qa-muted">· {esc(lang_name(d.lang))}'
-        f' · {esc(d.date or "no date")} · <code>{esc(d.id)}</code></span></li>' for d in docs)
-    return f'<details class="qa-articles"><summary>Articles in the index ({len(docs)})</summary><ul>{items}</ul></details>'
+        f" · {esc(d.date or 'no date')} · <code>{esc(d.id)}</code></span></li>"
+        for d in docs
+    )
+    return (
+        f'<details class="qa-articles"><summary>Articles in the index ({len(docs)})</summary><ul>{items}</ul></details>'
+    )
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -358,7 +388,7 @@ def parse_history(history_json: str) -> list[dict]:
     except json.JSONDecodeError as err:
         raise ValueError(f"history_json is not valid JSON ({err.msg})") from None
     if not isinstance(history, list):
-        raise ValueError("history_json must be a JSON list of {\"role\": ..., \"content\": ...} objects")
+        raise ValueError('history_json must be a JSON list of {"role": ..., "content": ...} objects')
     return clean_history(history)
 
 
@@ -402,8 +432,7 @@ class App:
                     listed = store.documents() if item.abstained else []
                     display[-1] = {"role": "assistant", "content": answer_html(item, turn, listed)}
                     turns.append({"question": question, "html": sources_html(item, store, turn)})
-                    history += [{"role": "user", "content": question},
-                                {"role": "assistant", "content": item.text}]
+                    history += [{"role": "user", "content": question}, {"role": "assistant", "content": item.text}]
                     yield display, "", panel_html(turns), session
                     return
                 text += item.text
@@ -412,13 +441,20 @@ class App:
         except ValueError as err:  # clean_question: an unusable question
             display[-1] = {"role": "assistant", "content": notice_html(f"{err}.", "error")}
         except GenerationError as err:  # the generator server is down, slow or failing: say so
-            display[-1] = {"role": "assistant", "content": notice_html(f"The answer could not be written: {err}.",
-                                                                       "error")}
+            display[-1] = {
+                "role": "assistant",
+                "content": notice_html(f"The answer could not be written: {err}.", "error"),
+            }
         except Exception as err:
             traceback.print_exc(file=sys.stderr)
-            display[-1] = {"role": "assistant", "content": notice_html(
-                f"Something went wrong while answering ({type(err).__name__}); the details are in the "
-                "server log. Please try again.", "error")}
+            display[-1] = {
+                "role": "assistant",
+                "content": notice_html(
+                    f"Something went wrong while answering ({type(err).__name__}); the details are in the "
+                    "server log. Please try again.",
+                    "error",
+                ),
+            }
         yield display, "", panel_html(turns), session
 
     def clear(self) -> tuple:
@@ -440,15 +476,24 @@ class App:
             return {"error": f"{err}. Nothing was changed."}
         except Exception as err:
             traceback.print_exc(file=sys.stderr)
-            return {"error": f"{name} could not be added ({type(err).__name__}); the details are in the "
-                             "server log. Nothing was changed."}
+            return {
+                "error": f"{name} could not be added ({type(err).__name__}); the details are in the "
+                "server log. Nothing was changed."
+            }
         doc = next(d for d in self.assistant.store.documents() if d.id == doc_id)
         chunks = doc.chunks
         source = self.assistant.store.document(doc_id)
-        return {"doc_id": doc_id, "title": doc.title, "lang": doc.lang, "date": doc.date, "chunks": chunks,
-                "source": source.source, "source_type": source.source_type,
-                "message": f"Added “{doc.title}” ({lang_name(doc.lang)}, {chunks} passages) from {source.source} "
-                           f"as {doc_id}. You can ask about it now."}
+        return {
+            "doc_id": doc_id,
+            "title": doc.title,
+            "lang": doc.lang,
+            "date": doc.date,
+            "chunks": chunks,
+            "source": source.source,
+            "source_type": source.source_type,
+            "message": f"Added “{doc.title}” ({lang_name(doc.lang)}, {chunks} passages) from {source.source} "
+            f"as {doc_id}. You can ask about it now.",
+        }
 
     def upload_ui(self, path: str | None) -> tuple:
         result = self.add_upload(path)
@@ -581,13 +626,27 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
-                    label="Chat", show_label=False, elem_id="qa-chat", height=560, layout="bubble",
-                    buttons=["copy"], feedback_options=None, render_markdown=False, sanitize_html=True,
-                    placeholder="Ask a question about the articles, or pick an example below.")
+                    label="Chat",
+                    show_label=False,
+                    elem_id="qa-chat",
+                    height=560,
+                    layout="bubble",
+                    buttons=["copy"],
+                    feedback_options=None,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    placeholder="Ask a question about the articles, or pick an example below.",
+                )
                 with gr.Row():
                     question = gr.Textbox(
-                        show_label=False, elem_id="qa-question", scale=5, lines=1, max_lines=6,
-                        placeholder="Ask in English, Deutsch, 中文 or العربية…", autofocus=True)
+                        show_label=False,
+                        elem_id="qa-question",
+                        scale=5,
+                        lines=1,
+                        max_lines=6,
+                        placeholder="Ask in English, Deutsch, 中文 or العربية…",
+                        autofocus=True,
+                    )
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
                 with gr.Row():
                     example_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in EXAMPLES]
@@ -595,38 +654,70 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
             with gr.Column(scale=2, min_width=340):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(panel_html([]), elem_id="qa-sources", max_height=620)
-                with gr.Accordion("Add an article (web page, PDF, Word or text file)", open=False,
-                                  elem_id="qa-upload"):
-                    gr.Markdown(f"A saved web page (**.html**), a **PDF**, a Word file (**.docx**), up to "
-                                f"**{MAX_UPLOAD_MB:.0f} MB**, or a plain-text or Markdown file (**.txt**, **.md**), "
-                                f"up to **{MAX_TEXT_MB:.0f} MB**; any language. It can be asked about as soon as "
-                                "it is added.")
-                    upload = gr.File(label="Article file", file_types=list(SUFFIXES), type="filepath",
-                                     file_count="single", height=120, elem_id="qa-file")
+                with gr.Accordion("Add an article (web page, PDF, Word or text file)", open=False, elem_id="qa-upload"):
+                    gr.Markdown(
+                        f"A saved web page (**.html**), a **PDF**, a Word file (**.docx**), up to "
+                        f"**{MAX_UPLOAD_MB:.0f} MB**, or a plain-text or Markdown file (**.txt**, **.md**), "
+                        f"up to **{MAX_TEXT_MB:.0f} MB**; any language. It can be asked about as soon as "
+                        "it is added."
+                    )
+                    upload = gr.File(
+                        label="Article file",
+                        file_types=list(SUFFIXES),
+                        type="filepath",
+                        file_count="single",
+                        height=120,
+                        elem_id="qa-file",
+                    )
                     upload_result = gr.HTML("", elem_id="qa-upload-result")
                 articles = gr.HTML(app.articles(), elem_id="qa-articles")
 
-        chat_io = dict(inputs=[question, session], outputs=[chatbot, question, sources, session],
-                       concurrency_id="generate", concurrency_limit=slots, api_visibility="private",
-                       show_progress="minimal")
+        chat_io = dict(
+            inputs=[question, session],
+            outputs=[chatbot, question, sources, session],
+            concurrency_id="generate",
+            concurrency_limit=slots,
+            api_visibility="private",
+            show_progress="minimal",
+        )
         submitted = question.submit(app.respond, **chat_io)
         clicked = ask.click(app.respond, **chat_io)
         asked = [submitted, clicked]
         for button, text in zip(example_buttons, EXAMPLES):
             fill = button.click(lambda text=text: text, None, question, queue=False, api_visibility="private")
             asked.append(fill.then(app.respond, **chat_io))
-        clear.click(app.clear, None, [chatbot, question, sources, session], cancels=asked,
-                    queue=False, api_visibility="private")
-        chatbot.clear(app.clear, None, [chatbot, question, sources, session], cancels=asked,
-                      queue=False, api_visibility="private")  # the chat's own trash-can button
-        upload.upload(app.upload_ui, upload, [upload_result, upload, status, articles],
-                      concurrency_id="generate", concurrency_limit=slots, api_visibility="private")
+        clear.click(
+            app.clear, None, [chatbot, question, sources, session], cancels=asked, queue=False, api_visibility="private"
+        )
+        chatbot.clear(
+            app.clear, None, [chatbot, question, sources, session], cancels=asked, queue=False, api_visibility="private"
+        )  # the chat's own trash-can button
+        upload.upload(
+            app.upload_ui,
+            upload,
+            [upload_result, upload, status, articles],
+            concurrency_id="generate",
+            concurrency_limit=slots,
+            api_visibility="private",
+        )
 
         timer = gr.Timer(1.0, active=loader.state == "loading")
-        timer.tick(app.poll, None, [status, articles, timer], concurrency_limit=None,
-                   show_progress="hidden", api_visibility="private")
-        demo.load(app.poll, None, [status, articles, timer], concurrency_limit=None,
-                  show_progress="hidden", api_visibility="private")
+        timer.tick(
+            app.poll,
+            None,
+            [status, articles, timer],
+            concurrency_limit=None,
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        demo.load(
+            app.poll,
+            None,
+            [status, articles, timer],
+            concurrency_limit=None,
+            show_progress="hidden",
+            api_visibility="private",
+        )
 
         # API: /ask and /status from typed functions; /upload needs a file component for the client.
         gr.api(app.api_ask, api_name="ask", concurrency_id="generate", concurrency_limit=slots)
@@ -634,18 +725,26 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
         api_file = gr.File(label="file", visible=False, type="filepath", file_types=list(SUFFIXES))
         api_result = gr.JSON(label="result", visible=False)
         api_trigger = gr.Button(visible=False)
-        api_trigger.click(app.add_upload, api_file, api_result, api_name="upload",
-                          api_description="Add an article (.txt/.md ≤ 2 MB; .html/.htm/.pdf/.docx ≤ 20 MB): "
-                                          "{doc_id, title, lang, date, chunks, source, source_type, message} "
-                                          "or {error}.",
-                          concurrency_id="generate", concurrency_limit=slots)
+        api_trigger.click(
+            app.add_upload,
+            api_file,
+            api_result,
+            api_name="upload",
+            api_description="Add an article (.txt/.md ≤ 2 MB; .html/.htm/.pdf/.docx ≤ 20 MB): "
+            "{doc_id, title, lang, date, chunks, source, source_type, message} "
+            "or {error}.",
+            concurrency_id="generate",
+            concurrency_limit=slots,
+        )
     demo.queue(default_concurrency_limit=slots, max_size=QUEUE_MAX_SIZE)
     return demo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Web chat over the news articles (Gradio), a REST API and an "
-                                                 "OpenAI-compatible endpoint, in one server.")
+    parser = argparse.ArgumentParser(
+        description="Web chat over the news articles (Gradio), a REST API and an "
+        "OpenAI-compatible endpoint, in one server."
+    )
     cfg = load_config()
     parser.add_argument("--host", default=cfg.runtime.host)
     parser.add_argument("--port", type=int, default=cfg.runtime.port)
@@ -657,10 +756,23 @@ def main(argv: list[str] | None = None) -> int:
     demo = build_app(assistant, loader)
     # FastAPI with the REST and OpenAI routes (qa.api) and this Gradio chat mounted at /; never a
     # share link, and no address but --host (127.0.0.1 unless told otherwise)
-    app = create_app(assistant, loader, demo, max_file_size=MAX_FILE_BYTES + 1, css=CSS, head=HEAD,
-                     theme=gr.themes.Soft(), footer_links=["api"], run_history=False, show_error=False)
-    log.info("serving the chat on http://%s:%d/, the API on /api (docs /api/docs) and /v1 (models load in the "
-             "background)", args.host, args.port)
+    app = create_app(
+        assistant,
+        loader,
+        demo,
+        max_file_size=MAX_FILE_BYTES + 1,
+        css=CSS,
+        head=HEAD,
+        theme=gr.themes.Soft(),
+        footer_links=["api"],
+        run_history=False,
+        show_error=False,
+    )
+    log.info(
+        "serving the chat on http://%s:%d/, the API on /api (docs /api/docs) and /v1 (models load in the background)",
+        args.host,
+        args.port,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
     return 0
 

@@ -56,10 +56,10 @@ from starlette.exceptions import HTTPException
 
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_history, clean_question
-from qa.text.formats import MAX_FILE_BYTES, FileTooLarge, UnsupportedFormat, check_upload
 from qa.models.generator import GenerationError
 from qa.store.base import documents_of
 from qa.text.corpus import CorpusError, DuplicateError
+from qa.text.formats import MAX_FILE_BYTES, FileTooLarge, UnsupportedFormat, check_upload
 from qa.types import Answer, Passage, SourcesFound, TextDelta
 
 log = logging.getLogger("qa.api")

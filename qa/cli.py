@@ -1,10 +1,10 @@
 """The `qa` command: a thin shell over the library.
 
-    qa ask "question" [--json]      answer one question
-    qa index [--rebuild]            build the index if missing or stale (or always)
-    qa models fetch | verify        download + verify the models / re-check their sha256
-    qa eval ...                     evaluate against the gold set (see qa.measure.evaluate)
-    qa bench ...                    speed and memory benchmark (see qa.measure.bench)
+qa ask "question" [--json]      answer one question
+qa index [--rebuild]            build the index if missing or stale (or always)
+qa models fetch | verify        download + verify the models / re-check their sha256
+qa eval ...                     evaluate against the gold set (see qa.measure.evaluate)
+qa bench ...                    speed and memory benchmark (see qa.measure.bench)
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ def _answer(assistant, args) -> int:
     for c in result.citations:
         print(f"  [{c.n}] {c.doc_id} ({c.lang}): {' '.join(c.quote.split())}")
     load = result.timings.get("load")
-    print(f"  ({result.timings.get('total', 0):.1f} s" + (f"; models loaded in {load:.1f} s" if load else "") + ")",
-          file=sys.stderr)
+    print(
+        f"  ({result.timings.get('total', 0):.1f} s" + (f"; models loaded in {load:.1f} s" if load else "") + ")",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -112,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("index", help="build the index when missing or stale")
     p.add_argument("--rebuild", action="store_true", help="rebuild even when fresh")
-    p.add_argument("--add", metavar="DIR", help="add every article file under DIR: .txt .md .html .htm .pdf .docx (resumable)")
+    p.add_argument(
+        "--add", metavar="DIR", help="add every article file under DIR: .txt .md .html .htm .pdf .docx (resumable)"
+    )
     p.set_defaults(func=_index)
 
     p = sub.add_parser("models", help="fetch or verify the models")

@@ -190,8 +190,14 @@ class RuntimeSettings:
 
 
 _SECTIONS = {
-    "paths": Paths, "embedder": EmbedderSettings, "generator": GeneratorSettings, "store": StoreSettings,
-    "retrieval": RetrievalSettings, "evidence": EvidenceSettings, "draft": DraftSettings, "checks": CheckSettings,
+    "paths": Paths,
+    "embedder": EmbedderSettings,
+    "generator": GeneratorSettings,
+    "store": StoreSettings,
+    "retrieval": RetrievalSettings,
+    "evidence": EvidenceSettings,
+    "draft": DraftSettings,
+    "checks": CheckSettings,
     "runtime": RuntimeSettings,
 }
 
@@ -225,11 +231,17 @@ class Config:
 
     def to_dict(self) -> dict:
         """JSON-ready: {section: {field: value}} (paths as strings, tuples as lists)."""
+
         def plain(value):
             return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
 
-        return {"name": self.name, **{s: {f.name: plain(getattr(getattr(self, s), f.name)) for f in fields(cls)}
-                                      for s, cls in _SECTIONS.items()}}
+        return {
+            "name": self.name,
+            **{
+                s: {f.name: plain(getattr(getattr(self, s), f.name)) for f in fields(cls)}
+                for s, cls in _SECTIONS.items()
+            },
+        }
 
     def is_on(self, check: str) -> bool:
         """Whether the named check runs (verification on, and the check not switched off)."""
@@ -245,9 +257,11 @@ def _locate(key: str) -> tuple[str, str]:
         raise ValueError(f"unknown setting {key!r}")
     owners = [s for s, cls in _SECTIONS.items() if key in {f.name for f in fields(cls)}]
     if len(owners) != 1:
-        raise ValueError(f"unknown setting {key!r}" if not owners else
-                         f"setting {key!r} is ambiguous; write it as one of: "
-                         + ", ".join(f"{s}__{key}" for s in owners))
+        raise ValueError(
+            f"unknown setting {key!r}"
+            if not owners
+            else f"setting {key!r} is ambiguous; write it as one of: " + ", ".join(f"{s}__{key}" for s in owners)
+        )
     return owners[0], key
 
 
@@ -257,8 +271,14 @@ PRESETS: dict[str, dict] = {
     "dense-only": {"use_lexical": False},
     "no-verify": {"checks__enabled": False},
     # The plain pipeline MEASURED.md describes: top-5 whole chunks, no checks, no abstention.
-    "naive": {"checks__enabled": False, "top_k": 5, "min_relevance": -1.0, "budget": 0, "evidence__sentences": 0,
-              "split_questions": False},
+    "naive": {
+        "checks__enabled": False,
+        "top_k": 5,
+        "min_relevance": -1.0,
+        "budget": 0,
+        "evidence__sentences": 0,
+        "split_questions": False,
+    },
     # the answering path before evidence sentences: retrieved passages within the budget
     "passages": {"evidence__sentences": 0},
 }
@@ -292,9 +312,11 @@ def write_calibration(data: dict) -> Path:
 def calibrated(cfg: Config, data: dict | None = None) -> Config:
     """`cfg` with every calibrated threshold that is not set (None) filled from the calibration."""
     data = calibration() if data is None else data
-    fill = {f"{section}__{name}": float(data.get(key, default))
-            for (section, name), (key, default) in CALIBRATED.items()
-            if getattr(getattr(cfg, section), name) is None}
+    fill = {
+        f"{section}__{name}": float(data.get(key, default))
+        for (section, name), (key, default) in CALIBRATED.items()
+        if getattr(getattr(cfg, section), name) is None
+    }
     return cfg.with_(**fill) if fill else cfg
 
 

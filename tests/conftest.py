@@ -7,17 +7,15 @@ and points the configuration at them with ``load_config(seeds_dir=..., index_dir
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +53,7 @@ def copy_seeds(dest: Path) -> Path:
 def tmp_config(root: Path, **overrides):
     from qa.config import load_config
 
-    return load_config(seeds_dir=root / "seeds", uploads_dir=root / "uploads", index_dir=root / "index",
-                       **overrides)
+    return load_config(seeds_dir=root / "seeds", uploads_dir=root / "uploads", index_dir=root / "index", **overrides)
 
 
 @pytest.fixture
@@ -113,8 +110,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(tmp: Path, env: dict[str, str] | None = None, drop: tuple[str, ...] = (),
-                wait: float = 180) -> Iterator[tuple[str, int, Path]]:
+def running_app(
+    tmp: Path, env: dict[str, str] | None = None, drop: tuple[str, ...] = (), wait: float = 180
+) -> Iterator[tuple[str, int, Path]]:
     """`python ui.py` on a free port with a temporary index (a copy of the project's, when there
     is one: the original is never written) and uploads folder; yields (url, port, log path) as
     soon as the page is served (the models may still be loading) and stops the app after."""
@@ -127,14 +125,24 @@ def running_app(tmp: Path, env: dict[str, str] | None = None, drop: tuple[str, .
     except OSError:  # no index yet, or it changed while copying: the app builds its own
         shutil.rmtree(index_dir, ignore_errors=True)
     environ = {k: v for k, v in os.environ.items() if k not in drop}
-    environ.update(QA_INDEX_DIR=str(index_dir), QA_UPLOADS_DIR=str(tmp / "uploads"),
-                   GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
+    environ.update(
+        QA_INDEX_DIR=str(index_dir),
+        QA_UPLOADS_DIR=str(tmp / "uploads"),
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONUNBUFFERED="1",
+        **(env or {}),
+    )
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log_path = tmp / "server.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "ui.py"), "--port", str(port)], cwd=ROOT,
-                                env=environ, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "ui.py"), "--port", str(port)],
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -181,6 +189,7 @@ def pg_server(tmp_path_factory):
     """A real PostgreSQL with pgvector (the pgserver wheel bundles both), started in a temporary
     folder for this test session and stopped at its end. Yields the server's URI."""
     import pgserver  # a test dependency (pyproject [test]): missing means a broken install, not a skip
+
     server = pgserver.get_server(str(tmp_path_factory.mktemp("pg")), cleanup_mode="stop")
     try:
         yield server.get_uri()

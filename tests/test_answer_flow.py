@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import HashEmbedder, tmp_config
 
 from qa.answering.assistant import Assistant
 from qa.answering.pipeline import Pipeline
@@ -33,14 +34,16 @@ from qa.answering.timings import Timings
 from qa.config import PRESETS, Config, load_config
 from qa.types import Answer, Evidence, Reason, SourcesFound, TextDelta
 
-from conftest import HashEmbedder, tmp_config
-
-TRAM = ("Harbour city opens a tram line\n\n"
-        "The city of Norhaven opened its first tram line on Monday after four years of work. "
-        "The line cost 310 million euros and carries 40,000 passengers a day.\n")
-KESTREL = ("Kestrel Robotics changes hands\n\n"
-           "Kestrel Robotics was founded by Maria Olsen in 2011. "
-           "Vantor Labs paid 45 million dollars for Kestrel Robotics last week.\n")
+TRAM = (
+    "Harbour city opens a tram line\n\n"
+    "The city of Norhaven opened its first tram line on Monday after four years of work. "
+    "The line cost 310 million euros and carries 40,000 passengers a day.\n"
+)
+KESTREL = (
+    "Kestrel Robotics changes hands\n\n"
+    "Kestrel Robotics was founded by Maria Olsen in 2011. "
+    "Vantor Labs paid 45 million dollars for Kestrel Robotics last week.\n"
+)
 
 COST = "The line cost 310 million euros"  # the tram article's cost sentence (starts with)
 OPENED = "The city of Norhaven opened"
@@ -55,10 +58,22 @@ PART_1, PART_2 = "Who founded Kestrel Robotics?", "How much did Vantor Labs pay 
 INVENTED = "Jurgis Dubrovsky"  # a name no article has
 
 # Every setting these tests depend on, set here (not read from the environment or the calibration).
-BASE = dict(store__engine="faiss", retrieval__min_relevance=0.05, checks__support_threshold=0.40,
-            checks__fallback_cosine=1.1, checks__alias_cosine=0.40, checks__sound_alias_cosine=0.25, retrieval__top_k=4,
-            evidence__sentences=4, evidence__budget=600, evidence__context=False, evidence__margin=None,
-            evidence__redundancy=0.0, draft__split_questions=True, retrieval__use_lexical=True)
+BASE = dict(
+    store__engine="faiss",
+    retrieval__min_relevance=0.05,
+    checks__support_threshold=0.40,
+    checks__fallback_cosine=1.1,
+    checks__alias_cosine=0.40,
+    checks__sound_alias_cosine=0.25,
+    retrieval__top_k=4,
+    evidence__sentences=4,
+    evidence__budget=600,
+    evidence__context=False,
+    evidence__margin=None,
+    evidence__redundancy=0.0,
+    draft__split_questions=True,
+    retrieval__use_lexical=True,
+)
 
 
 def embedder() -> HashEmbedder:
@@ -115,6 +130,7 @@ def root(tmp_path_factory) -> Path:
 @pytest.fixture
 def make(root):
     """make(**overrides) → an Assistant on the module's corpus, BASE settings plus `overrides`."""
+
     def make(preset: str = "default", **overrides) -> Assistant:
         # BASE, then the preset's own settings (which win over BASE), then the test's
         dirs = dict(seeds_dir=root / "seeds", uploads_dir=root / "uploads", index_dir=root / "index")
@@ -122,6 +138,7 @@ def make(root):
         a = Assistant(cfg)
         a._embedder = embedder()
         return a
+
     return make
 
 
@@ -149,6 +166,7 @@ def chunk_with(assistant: Assistant, needle: str) -> str:
 
 
 # -- 1. the refusal gate: nothing relevant, nothing generated ------------------------------------
+
 
 def test_a_question_far_from_every_article_is_refused_before_generating(make):
     a = make(min_relevance=0.5)
@@ -179,10 +197,12 @@ def test_no_retrieved_passage_is_not_relevant_whatever_the_minimum(make):
 
 # -- 2. the model refuses: held back, never shown ------------------------------------------------
 
-@pytest.mark.parametrize("pieces", [["NOT", "_FOU", "ND"], ["NOT_FOUND", "."], ["NOT", " FOUND"], ["NOT FOUND"],
-                                    [""], []],
-                         ids=["NOT_FOUND", "NOT_FOUND.", "NOT FOUND", "NOT FOUND one piece", "empty piece",
-                              "nothing"])
+
+@pytest.mark.parametrize(
+    "pieces",
+    [["NOT", "_FOU", "ND"], ["NOT_FOUND", "."], ["NOT", " FOUND"], ["NOT FOUND"], [""], []],
+    ids=["NOT_FOUND", "NOT_FOUND.", "NOT FOUND", "NOT FOUND one piece", "empty piece", "nothing"],
+)
 def test_a_model_refusal_is_model_refused_and_never_streamed(make, pieces):
     answer, events, gen = ask(make(), TRAM_Q, pieces)
     assert answer.abstained and answer.abstain_reason is Reason.MODEL_REFUSED
@@ -200,32 +220,38 @@ def test_every_refusal_spelling_is_held_back(make, pieces):
 
 # -- 3. nothing supported -----------------------------------------------------------------------
 
+
 def test_a_draft_whose_every_sentence_fails_is_nothing_supported_with_typed_removals(make):
-    reply = draft(f"The line cost 520 million euros [{{c}}]. It was opened by mayor {INVENTED} [{{o}}].",
-                  c=COST, o=OPENED)
+    reply = draft(
+        f"The line cost 520 million euros [{{c}}]. It was opened by mayor {INVENTED} [{{o}}].", c=COST, o=OPENED
+    )
     answer, events, _ = ask(make(), TRAM_Q, reply)
     assert answer.abstained and answer.abstain_reason is Reason.NOTHING_SUPPORTED
     assert answer.text == abstain_text("en") and answer.citations == [] and not answer.from_evidence
     assert [(r.text, r.reason) for r in answer.removed] == [
         ("The line cost 520 million euros.", Reason.NUMBER_NOT_IN_SOURCES),
-        (f"It was opened by mayor {INVENTED}.", Reason.NAME_NOT_IN_SOURCES)]
+        (f"It was opened by mayor {INVENTED}.", Reason.NAME_NOT_IN_SOURCES),
+    ]
     assert "520" in answer.removed[0].detail and "Jurgis, Dubrovsky" in answer.removed[1].detail
     assert deltas(events)  # the draft was streamed as it came (the Answer then replaces it)
 
 
 # -- 4. one sentence removed, another kept ------------------------------------------------------
 
+
 def test_a_failing_sentence_is_removed_and_the_supported_one_kept_and_cited(make):
     a = make()
-    reply = draft(f"The line cost 310 million euros [{{c}}]. It was opened by mayor {INVENTED} [{{o}}].",
-                  c=COST, o=OPENED)
+    reply = draft(
+        f"The line cost 310 million euros [{{c}}]. It was opened by mayor {INVENTED} [{{o}}].", c=COST, o=OPENED
+    )
     answer, _, _ = ask(a, TRAM_Q, reply)
     assert not answer.abstained and answer.abstain_reason is None
     assert answer.text == "The line cost 310 million euros [1]."
     assert cited_chunks(answer) == [chunk_with(a, COST)]
     assert answer.citations[0].n == 1 and "310 million euros" in answer.citations[0].quote
-    assert [(r.text, r.reason) for r in answer.removed] == [(f"It was opened by mayor {INVENTED}.",
-                                                            Reason.NAME_NOT_IN_SOURCES)]
+    assert [(r.text, r.reason) for r in answer.removed] == [
+        (f"It was opened by mayor {INVENTED}.", Reason.NAME_NOT_IN_SOURCES)
+    ]
     assert any(f"It was opened by mayor {INVENTED}." in n for n in answer.notes)
 
 
@@ -234,9 +260,11 @@ def test_a_failing_sentence_is_removed_and_the_supported_one_kept_and_cited(make
 WRONG_COST = draft("The line cost 520 million euros [{c}].", c=COST)
 
 
-@pytest.mark.parametrize("reply, reason", [(WRONG_COST, Reason.NOTHING_SUPPORTED),
-                                           (["NOT_FOUND"], Reason.MODEL_REFUSED)],
-                         ids=["draft fails its checks", "model refuses"])
+@pytest.mark.parametrize(
+    "reply, reason",
+    [(WRONG_COST, Reason.NOTHING_SUPPORTED), (["NOT_FOUND"], Reason.MODEL_REFUSED)],
+    ids=["draft fails its checks", "model refuses"],
+)
 def test_the_best_evidence_sentence_answers_when_it_is_close_enough(make, reply, reason):
     a = make()
     best = a.select_evidence(TRAM_Q).best
@@ -250,8 +278,9 @@ def test_the_best_evidence_sentence_answers_when_it_is_close_enough(make, reply,
     assert "answered from the best evidence sentence" in answer.notes
     assert len(gen.requests) == 1  # an English sentence for an English question: no translation asked
     if reason is Reason.NOTHING_SUPPORTED:
-        assert [(r.text, r.reason) for r in answer.removed] == [("The line cost 520 million euros.",
-                                                                Reason.NUMBER_NOT_IN_SOURCES)]
+        assert [(r.text, r.reason) for r in answer.removed] == [
+            ("The line cost 520 million euros.", Reason.NUMBER_NOT_IN_SOURCES)
+        ]
     # just above the best sentence's cosine the refusal stands
     answer, _, _ = ask(make(fallback_cosine=best.score + 1e-3), TRAM_Q, reply)
     assert answer.abstained and answer.abstain_reason is reason and not answer.from_evidence
@@ -287,8 +316,9 @@ def test_the_fallback_sentence_is_added_to_the_sources_when_the_model_was_given_
 
 PART_1_DRAFT = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
 # part 2 cites the founding sentence too, after the payment: its local [1]/[2] swap when joined
-PART_2_DRAFT = draft("Vantor Labs paid 45 million dollars for it [{p}]. Maria Olsen founded it [{f}].",
-                     p=PAID, f=FOUNDED)
+PART_2_DRAFT = draft(
+    "Vantor Labs paid 45 million dollars for it [{p}]. Maria Olsen founded it [{f}].", p=PAID, f=FOUNDED
+)
 
 
 def test_a_two_part_question_is_answered_part_by_part_and_joined(make):
@@ -298,8 +328,10 @@ def test_a_two_part_question_is_answered_part_by_part_and_joined(make):
     # the second part is asked with the first part's exchange before it (to resolve "it")
     assert {"role": "user", "content": PART_1} in gen.requests[1]
     assert not answer.abstained and answer.question == TWO_PART_Q
-    assert answer.text == ("Kestrel Robotics was founded by Maria Olsen [1]. "
-                           "Vantor Labs paid 45 million dollars for it [2]. Maria Olsen founded it [1].")
+    assert answer.text == (
+        "Kestrel Robotics was founded by Maria Olsen [1]. "
+        "Vantor Labs paid 45 million dollars for it [2]. Maria Olsen founded it [1]."
+    )
     assert cited_chunks(answer) == [chunk_with(a, FOUNDED), chunk_with(a, PAID)]  # one number per source
     assert [c.n for c in answer.citations] == [1, 2]
     # streamed: part 1's draft, a separator, part 2's draft
@@ -307,7 +339,7 @@ def test_a_two_part_question_is_answered_part_by_part_and_joined(make):
     first = gen.requests[0]
     part_1 = PART_1_DRAFT(first)
     split = next(i for i in range(len(texts) + 1) if "".join(texts[:i]) == part_1)
-    assert texts[split] == " " and "".join(texts[split + 1:]) == PART_2_DRAFT(gen.requests[1])
+    assert texts[split] == " " and "".join(texts[split + 1 :]) == PART_2_DRAFT(gen.requests[1])
 
 
 def test_a_refused_part_is_named_and_the_other_part_answered(make):
@@ -317,8 +349,7 @@ def test_a_refused_part_is_named_and_the_other_part_answered(make):
     assert answer.text == f"Kestrel Robotics was founded by Maria Olsen [1]. {not_answered_text(PART_2, 'en')}"
     assert cited_chunks(answer) == [chunk_with(a, FOUNDED)]
 
-    answer, _, _ = ask(a, TWO_PART_Q, ["NOT_FOUND"], draft("Vantor Labs paid 45 million dollars for it [{p}].",
-                                                           p=PAID))
+    answer, _, _ = ask(a, TWO_PART_Q, ["NOT_FOUND"], draft("Vantor Labs paid 45 million dollars for it [{p}].", p=PAID))
     assert not answer.abstained
     assert answer.text == f"{not_answered_text(PART_1, 'en')} Vantor Labs paid 45 million dollars for it [1]."
     assert cited_chunks(answer) == [chunk_with(a, PAID)]
@@ -349,7 +380,8 @@ def test_a_draft_in_another_language_is_rewritten_and_the_rewrite_is_checked(mak
     # the rewrite is what is checked: a number the rewrite gets wrong is removed
     answer, _, _ = ask(make(), TRAM_Q, GERMAN, draft("The tram line cost 910 million euros [{c}].", c=COST))
     assert answer.abstained and [(r.text, r.reason) for r in answer.removed] == [
-        ("The tram line cost 910 million euros.", Reason.NUMBER_NOT_IN_SOURCES)]
+        ("The tram line cost 910 million euros.", Reason.NUMBER_NOT_IN_SOURCES)
+    ]
 
 
 def test_no_rewrite_without_verification(make):
@@ -366,10 +398,12 @@ def test_no_rewrite_without_verification(make):
 
 # -- 8. markers: renumbered by first use, every spelling read, unknown numbers dropped ----------
 
+
 def test_citations_are_renumbered_by_first_use(make):
     a = make()
-    reply = draft("Norhaven opened its first tram line on Monday [{o}]. The line cost 310 million euros [{c}].",
-                  o=OPENED, c=COST)
+    reply = draft(
+        "Norhaven opened its first tram line on Monday [{o}]. The line cost 310 million euros [{c}].", o=OPENED, c=COST
+    )
     answer, _, gen = ask(a, TRAM_Q, reply)
     written = [int(n) for n in re.findall(r"\[(\d+)\]", reply(gen.requests[0]))]
     assert written[0] > written[1]  # the draft cites a later passage first
@@ -382,27 +416,40 @@ def test_every_marker_spelling_is_read_and_a_number_not_given_is_dropped(make):
     """Verification off, so each sentence keeps exactly the passages its markers name (with
     checks on, the support check may re-cite a sentence whose marker was lost)."""
     a = make(checks__enabled=False)
-    reply = draft("Norhaven opened its first tram line on Monday【{o}】. The line cost 310 million euros "
-                  "[Passage {c}]. Harbour city opens a tram line [{t}][9]. It has trams [9].",
-                  o=OPENED, c=COST, t=TITLE)
+    reply = draft(
+        "Norhaven opened its first tram line on Monday【{o}】. The line cost 310 million euros "
+        "[Passage {c}]. Harbour city opens a tram line [{t}][9]. It has trams [9].",
+        o=OPENED,
+        c=COST,
+        t=TITLE,
+    )
     answer, _, gen = ask(a, TRAM_Q, reply)
     assert number_of(gen.requests[0], TITLE) < 9 and "[9]" not in gen.requests[0][-1]["content"]
-    assert answer.text == ("Norhaven opened its first tram line on Monday [1]. The line cost 310 million euros [2]. "
-                           "Harbour city opens a tram line [3]. It has trams.")
+    assert answer.text == (
+        "Norhaven opened its first tram line on Monday [1]. The line cost 310 million euros [2]. "
+        "Harbour city opens a tram line [3]. It has trams."
+    )
     assert cited_chunks(answer) == [chunk_with(a, OPENED), chunk_with(a, COST), chunk_with(a, TITLE)]
 
 
 # -- 9. verification off ------------------------------------------------------------------------
 
+
 def test_without_verification_every_sentence_stays(make):
     a = make("no-verify")
     assert a.cfg.checks.enabled is False
-    reply = draft(f"The line cost 520 million euros [{{c}}]. {INVENTED} drove the first tram. "
-                  "The articles do not say who built it [{t}].", c=COST, t=TITLE)
+    reply = draft(
+        f"The line cost 520 million euros [{{c}}]. {INVENTED} drove the first tram. "
+        "The articles do not say who built it [{t}].",
+        c=COST,
+        t=TITLE,
+    )
     answer, _, _ = ask(a, TRAM_Q, reply)
     assert not answer.abstained
-    assert answer.text == (f"The line cost 520 million euros [1]. {INVENTED} drove the first tram. "
-                           "The articles do not say who built it [2].")
+    assert answer.text == (
+        f"The line cost 520 million euros [1]. {INVENTED} drove the first tram. "
+        "The articles do not say who built it [2]."
+    )
     assert answer.removed == [] and answer.notes == []
     assert cited_chunks(answer) == [chunk_with(a, COST), chunk_with(a, TITLE)]
     # a refusal is still a refusal, and nothing falls back without verification
@@ -412,15 +459,25 @@ def test_without_verification_every_sentence_stays(make):
 
 # -- 10. each named check can be switched off ---------------------------------------------------
 
-@pytest.mark.parametrize("check, template, reason", [
-    ("numbers", "The line cost 520 million euros [{c}].", Reason.NUMBER_NOT_IN_SOURCES),
-    ("names", f"{INVENTED} says the line carries 40,000 passengers a day [{{c}}].", Reason.NAME_NOT_IN_SOURCES),
-    ("says_nothing", "The line carries 40,000 passengers a day, but its cost is not stated [{c}].",
-     Reason.SAYS_SOURCES_DO_NOT_ANSWER),
-    ("marker_as_content", "The line carries 40,000 passengers a day and its cost is [{c}].",
-     Reason.MARKER_AS_CONTENT),
-    ("support", "Ice cream melts in July [{c}].", Reason.UNSUPPORTED),
-])
+
+@pytest.mark.parametrize(
+    "check, template, reason",
+    [
+        ("numbers", "The line cost 520 million euros [{c}].", Reason.NUMBER_NOT_IN_SOURCES),
+        ("names", f"{INVENTED} says the line carries 40,000 passengers a day [{{c}}].", Reason.NAME_NOT_IN_SOURCES),
+        (
+            "says_nothing",
+            "The line carries 40,000 passengers a day, but its cost is not stated [{c}].",
+            Reason.SAYS_SOURCES_DO_NOT_ANSWER,
+        ),
+        (
+            "marker_as_content",
+            "The line carries 40,000 passengers a day and its cost is [{c}].",
+            Reason.MARKER_AS_CONTENT,
+        ),
+        ("support", "Ice cream melts in July [{c}].", Reason.UNSUPPORTED),
+    ],
+)
 def test_a_check_switched_off_by_name_keeps_what_it_would_remove(make, check, template, reason):
     reply = draft(template, c=COST)
     answer, _, gen = ask(make(), TRAM_Q, reply)
@@ -453,13 +510,25 @@ def test_an_unknown_check_name_is_a_value_error_listing_the_names(make):
         ask(make(checks__off=("nubmers",)), KESTREL_Q, "Kestrel Robotics was founded by Maria Olsen [1].")
     message = str(err.value)
     assert "nubmers" in message
-    for name in ("numbers", "says_nothing", "marker_as_content", "names", "adds_nothing", "script", "foreign_words",
-                 "support", "rewrite_language", "repair_numbers", "fallback"):
+    for name in (
+        "numbers",
+        "says_nothing",
+        "marker_as_content",
+        "names",
+        "adds_nothing",
+        "script",
+        "foreign_words",
+        "support",
+        "rewrite_language",
+        "repair_numbers",
+        "fallback",
+    ):
         assert name in message
         ask(make(checks__off=(name,)), KESTREL_Q, "Kestrel Robotics was founded by Maria Olsen [1].")  # known: no error
 
 
 # -- 11. the stream ------------------------------------------------------------------------------
+
 
 def test_the_stream_is_sources_then_text_then_a_frozen_answer_with_timings(make):
     a = make()
@@ -494,6 +563,7 @@ def test_the_stream_is_sources_then_text_then_a_frozen_answer_with_timings(make)
 
 
 # -- found on the way ---------------------------------------------------------------------------
+
 
 def test_an_override_of_a_presets_own_setting_wins():
     assert load_config("passages", evidence__sentences=2).evidence.sentences == 2

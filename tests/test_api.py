@@ -46,8 +46,8 @@ import ui
 from qa.answering.assistant import Assistant
 from qa.api import MAX_JSON_BYTES, MAX_UPLOAD_BODY, create_app
 from qa.config import load_config
-from qa.text.formats import FileTooLarge, UnsupportedFormat
 from qa.text.corpus import make_document
+from qa.text.formats import FileTooLarge, UnsupportedFormat
 
 OVERALL_TIMEOUT = 1200  # seconds for the 20 concurrent answers
 

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 from qa.answering.retrieve import Retriever
+from qa.config import load_config
 from qa.measure import bench_answers, bench_report, bench_scale, stats, system
 from qa.measure.gold import GOLD_FILE, load_gold, select_questions
 from qa.store.faiss_index import Index
 from qa.store.faiss_store import FaissStore
-from qa.config import load_config
 from qa.types import Chunk, Document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,13 +50,22 @@ def test_p50_p95_scales_and_handles_empty():
 def test_ratio_and_rounding():
     assert stats.ratio(3.0, 1.5) == 2.0
     assert stats.ratio(None, 1.0) is None and stats.ratio(1.0, 0.0) is None
-    assert stats.rounded({"a": [1.234567, float("nan")], "b": {"c": float("inf"), "d": 2}}, 2) == \
-        {"a": [1.23, None], "b": {"c": None, "d": 2}}
+    assert stats.rounded({"a": [1.234567, float("nan")], "b": {"c": float("inf"), "d": 2}}, 2) == {
+        "a": [1.23, None],
+        "b": {"c": None, "d": 2},
+    }
 
 
 def test_check_targets_met_missed_and_missing():
-    result = {"ttft_s_p50": 1.5, "answer_s_p50": 6.0, "retrieval_ms_p50": None, "sources_s_p50": 0.2,
-              "query_embed_ms_p50": 26.0, "naive": {"ttft_ratio": 2.5}, "scale": {"retrieval_ms_p50": 31.0}}
+    result = {
+        "ttft_s_p50": 1.5,
+        "answer_s_p50": 6.0,
+        "retrieval_ms_p50": None,
+        "sources_s_p50": 0.2,
+        "query_embed_ms_p50": 26.0,
+        "naive": {"ttft_ratio": 2.5},
+        "scale": {"retrieval_ms_p50": 31.0},
+    }
     targets = bench_report.check_targets(result)
     assert set(targets) == {name for name, *_ in bench_report.TARGETS}
     assert targets["ttft_s_p50"]["met"] is True  # the limit itself counts as met
@@ -89,8 +98,9 @@ def test_peak_rss_is_own_memory_not_the_parents():
 
     ballast = np.ones(300 * 1024 * 1024 // 8)  # make this process clearly bigger than its child
     code = "from qa.measure.system import peak_rss_mb; print(peak_rss_mb())"
-    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True, cwd=ROOT).stdout)
+    child = float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    )
     assert system.peak_rss_mb() >= system.current_rss_mb() > 300
     assert child < system.peak_rss_mb() - 200
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 >= 300
@@ -104,7 +114,9 @@ def test_select_questions_spread_deterministic_and_mixed():
     assert chosen == select_questions(gold, 20)
     assert len({q["id"] for q in chosen}) == 20
     assert Counter(q["lang"] for q in chosen) == {"en": 5, "de": 5, "zh": 5, "ar": 5}
-    assert any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 12  # about a third of the gold questions are unanswerable
+    assert (
+        any(not q["answerable"] for q in chosen) and sum(q["answerable"] for q in chosen) >= 12
+    )  # about a third of the gold questions are unanswerable
     assert not any(q["follows"] for q in chosen)
     assert [q["lang"] for q in select_questions(gold, 2)] == ["en", "de"]
 
@@ -139,7 +151,7 @@ def test_synthetic_texts_recombine_sentences_of_the_same_language():
     german = {s for i, ss in enumerate(sentences) if langs[i] == "de" for s in ss}
     for j, text in enumerate(texts):
         assert text.startswith(sentences[j % 3][0])
-        rest = text[len(sentences[j % 3][0]):]
+        rest = text[len(sentences[j % 3][0]) :]
         if langs[j % 3] == "de":
             assert rest.strip() and all(ch not in rest for ch in "猫狗")
             assert any(s in rest for s in german)
@@ -148,17 +160,30 @@ def test_synthetic_texts_recombine_sentences_of_the_same_language():
 
 
 def _tiny_index() -> Index:
-    texts = {"d1": ("de", "Bubeck wechselt zu OpenAI. Er war zehn Jahre bei Microsoft. Zuvor lehrte er in Princeton."),
-             "d2": ("en", "Schulman joined Anthropic. He wants to work on alignment. Murati left OpenAI.")}
+    texts = {
+        "d1": ("de", "Bubeck wechselt zu OpenAI. Er war zehn Jahre bei Microsoft. Zuvor lehrte er in Princeton."),
+        "d2": ("en", "Schulman joined Anthropic. He wants to work on alignment. Murati left OpenAI."),
+    }
     docs, chunks = [], []
     for doc_id, (lang, text) in texts.items():
-        docs.append(Document(id=doc_id, path="", text=text, lang=lang, title=doc_id, date=None,
-                             spans=((0, len(text)),), sha256=doc_id))
+        docs.append(
+            Document(
+                id=doc_id,
+                path="",
+                text=text,
+                lang=lang,
+                title=doc_id,
+                date=None,
+                spans=((0, len(text)),),
+                sha256=doc_id,
+            )
+        )
         starts = [0] + [i + 2 for i, ch in enumerate(text) if ch == "." and i + 2 < len(text)]
         ends = [i + 1 for i, ch in enumerate(text) if ch == "."]
         for n, (s, e) in enumerate(zip(starts, ends)):
-            chunks.append(Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, lang=lang, start=s, end=e,
-                                text=text[s:e], sentences=((s, e),)))
+            chunks.append(
+                Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, lang=lang, start=s, end=e, text=text[s:e], sentences=((s, e),))
+            )
     vectors = np.random.default_rng(2).standard_normal((len(chunks), 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return Index(docs, chunks, vectors, {})
@@ -184,8 +209,13 @@ class _StubServer:
 
     def handle_chat_completions(self, request, callback):
         callback(json.dumps({"choices": [{"delta": {"content": "Hi"}}]}))
-        callback({"choices": [], "usage": {"prompt_tokens": 9},
-                  "timings": {"prompt_n": 4, "cache_n": 5, "predicted_n": 2, "predicted_ms": 100.0}})
+        callback(
+            {
+                "choices": [],
+                "usage": {"prompt_tokens": 9},
+                "timings": {"prompt_n": 4, "cache_n": 5, "predicted_n": 2, "predicted_ms": 100.0},
+            }
+        )
         return "done"
 
     def handle_metrics(self):
@@ -202,8 +232,12 @@ def test_timing_tap_passes_chunks_through_and_records_timings():
     seen = []
     assert holder._server.handle_chat_completions({}, lambda c: seen.append(c) or False) == "done"
     assert len(seen) == 2 and json.loads(seen[0])["choices"][0]["delta"]["content"] == "Hi"
-    assert tap.records == [{"usage": {"prompt_tokens": 9},
-                            "timings": {"prompt_n": 4, "cache_n": 5, "predicted_n": 2, "predicted_ms": 100.0}}]
+    assert tap.records == [
+        {
+            "usage": {"prompt_tokens": 9},
+            "timings": {"prompt_n": 4, "cache_n": 5, "predicted_n": 2, "predicted_ms": 100.0},
+        }
+    ]
     assert holder._server.handle_metrics() == "metrics"
     bench_answers.remove_tap(holder)
     assert isinstance(holder._server, _StubServer)
@@ -212,13 +246,20 @@ def test_timing_tap_passes_chunks_through_and_records_timings():
 
 def test_report_renders_with_missing_values():
     row = {k: None for k in bench_report.KEYS}
-    result = dict(row, naive=dict(row, ttft_ratio=None, answer_ratio=None, details={}),
-                  scale={"chunks": 10, "build_s": 0.1, "retrieval_ms_p50": 1.0, "retrieval_ms_p95": 2.0,
-                         "rss_mb": 100.0, "details": {"dense_index": "exact (flat)", "search_only_ms_p50": 0.5,
-                                                      "search_only_ms_p95": 0.7}},
-                  machine={"cores": 2, "python": "3.11", "processor": "cpu", "load_avg_before": [0.0],
-                           "load_avg_after": [0.0]},
-                  details={"config": "default", "question_ids": []})
+    result = dict(
+        row,
+        naive=dict(row, ttft_ratio=None, answer_ratio=None, details={}),
+        scale={
+            "chunks": 10,
+            "build_s": 0.1,
+            "retrieval_ms_p50": 1.0,
+            "retrieval_ms_p95": 2.0,
+            "rss_mb": 100.0,
+            "details": {"dense_index": "exact (flat)", "search_only_ms_p50": 0.5, "search_only_ms_p95": 0.7},
+        },
+        machine={"cores": 2, "python": "3.11", "processor": "cpu", "load_avg_before": [0.0], "load_avg_after": [0.0]},
+        details={"config": "default", "question_ids": []},
+    )
     result["targets"] = bench_report.check_targets(result)
     text = bench_report.format_report(result)
     assert "TTFT p50 / p95" in text and "n/a" in text and "no text was embedded" in text
@@ -233,8 +274,14 @@ def test_bench_smoke_reports_every_key(tmp_path):
         shutil.copytree(ROOT / "index", index_dir)
     env = dict(os.environ, QA_INDEX_DIR=str(index_dir), QA_UPLOADS_DIR=str(tmp_path / "uploads"))
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "qa.cli", "bench", "--questions", "2", "--scale-chunks", "2000",
-                           "--json", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "bench", "--questions", "2", "--scale-chunks", "2000", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "TTFT p50 / p95" in proc.stdout
     result = json.loads(out.read_text())

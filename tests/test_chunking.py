@@ -11,14 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from qa.text.chunking import chunk_document, split_sentences, weight
 from qa.config import Config
+from qa.text.chunking import chunk_document, split_sentences, weight
 from qa.text.corpus import article_spans, read_corpus
 from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DEFAULT = Config()
-BUDGETS = [(DEFAULT.store.chunk_max_chars, DEFAULT.store.chunk_overlap_sentences), (360, 1), (200, 0), (120, 2), (600, 1)]
+BUDGETS = [
+    (DEFAULT.store.chunk_max_chars, DEFAULT.store.chunk_overlap_sentences),
+    (360, 1),
+    (200, 0),
+    (120, 2),
+    (600, 1),
+]
 
 
 def sentences(text: str, lang: str) -> list[str]:
@@ -26,8 +32,9 @@ def sentences(text: str, lang: str) -> list[str]:
 
 
 def make_doc(text: str, lang: str, doc_id: str = "t") -> Document:
-    return Document(id=doc_id, path="", text=text, lang=lang, title="", date=None,
-                    spans=tuple(article_spans(text)), sha256="")
+    return Document(
+        id=doc_id, path="", text=text, lang=lang, title="", date=None, spans=tuple(article_spans(text)), sha256=""
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +44,12 @@ def seed_docs() -> dict[str, Document]:
 
 # -- sentence splitting -------------------------------------------------------------------------
 
+
 def test_german_sentences_keep_numbers_abbreviations_and_dotted_names():
-    text = ("Meta investierte 14,3 Milliarden Dollar in Scale AI. Der CEO von Abacus.AI äußerte sich "
-            "öffentlich. Dr. Müller sagte, der Anteil sei auf 4.4% gesunken! Ist das wahr? Ja.")
+    text = (
+        "Meta investierte 14,3 Milliarden Dollar in Scale AI. Der CEO von Abacus.AI äußerte sich "
+        "öffentlich. Dr. Müller sagte, der Anteil sei auf 4.4% gesunken! Ist das wahr? Ja."
+    )
     assert sentences(text, "de") == [
         "Meta investierte 14,3 Milliarden Dollar in Scale AI.",
         "Der CEO von Abacus.AI äußerte sich öffentlich.",
@@ -76,8 +86,10 @@ def test_chinese_closing_quote_stays_with_its_sentence():
 
 
 def test_arabic_sentences_split_on_arabic_question_mark_not_on_arabic_comma():
-    text = ("في الآونة الأخيرة، خضع عمالقة الذكاء الاصطناعي لتغييرات متكررة. "
-            "هل سينضم بوبيك إلى OpenAI؟ نعم، سينضم إليها قريبًا.")
+    text = (
+        "في الآونة الأخيرة، خضع عمالقة الذكاء الاصطناعي لتغييرات متكررة. "
+        "هل سينضم بوبيك إلى OpenAI؟ نعم، سينضم إليها قريبًا."
+    )
     assert sentences(text, "ar") == [
         "في الآونة الأخيرة، خضع عمالقة الذكاء الاصطناعي لتغييرات متكررة.",
         "هل سينضم بوبيك إلى OpenAI؟",
@@ -96,6 +108,7 @@ def test_sentence_spans_are_absolute_trimmed_and_ordered():
 
 # -- chunk invariants on the real seeds ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("max_chars,overlap", BUDGETS)
 def test_seed_chunks_are_exact_slices_with_sentences_inside_and_in_order(seed_docs, max_chars, overlap):
     for doc in seed_docs.values():
@@ -105,7 +118,7 @@ def test_seed_chunks_are_exact_slices_with_sentences_inside_and_in_order(seed_do
             assert c.doc_id == doc.id and c.lang == doc.lang
             assert c.text == doc.text[c.start : c.end]
             assert c.sentences and c.sentences[0][0] == c.start and c.sentences[-1][1] == c.end
-            for (s1, e1), (s2, e2) in zip(c.sentences, c.sentences[1:]):
+            for (_s1, e1), (s2, _e2) in zip(c.sentences, c.sentences[1:]):
                 assert e1 <= s2, f"{c.id}: sentences overlap or are out of order"
             for s, e in c.sentences:
                 assert c.start <= s < e <= c.end
@@ -123,7 +136,7 @@ def test_seed_chunks_cover_all_article_text(seed_docs, max_chars, overlap):
                 covered.update(range(s, e))
         for s, e in doc.spans:
             missing = [i for i in range(s, e) if i not in covered and not doc.text[i].isspace()]
-            assert not missing, f"{doc.id}: article text not in any chunk: {doc.text[missing[0]:missing[-1] + 1]!r}"
+            assert not missing, f"{doc.id}: article text not in any chunk: {doc.text[missing[0] : missing[-1] + 1]!r}"
 
 
 @pytest.mark.parametrize("max_chars,overlap", BUDGETS)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEEDS, running_app, wait_ready
 
 N_SESSIONS = 20
@@ -38,7 +37,7 @@ def listening_addresses(port: int) -> set[str]:
                 if len(address) == 8:
                     found.add(socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1]))
                 else:
-                    raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, 32, 8))
+                    raw = b"".join(bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, 32, 8))
                     found.add(socket.inet_ntop(socket.AF_INET6, raw))
     return found
 
@@ -67,8 +66,14 @@ def test_ui_serves_on_localhost_without_share_link(monkeypatch):
     assert kwargs.get("host") == "args.host" and kwargs.get("port") == "args.port"
     assert not [c for c in calls if c.func.attr == "launch"], "the app is served by uvicorn, not Gradio's launch()"
     assert "share=True" not in source.replace(" ", "")
-    host_args = [node for node in calls if node.func.attr == "add_argument"
-                 and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "--host"]
+    host_args = [
+        node
+        for node in calls
+        if node.func.attr == "add_argument"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value == "--host"
+    ]
     assert host_args, "ui.py has no --host option"
     default = next(k.value for k in host_args[0].keywords if k.arg == "default")
     assert ast.unparse(default) == "cfg.runtime.host"  # the setting lives in Config …
@@ -82,8 +87,11 @@ def test_ui_serves_on_localhost_without_share_link(monkeypatch):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """`python ui.py` (no --host: the default) on a free port; yields (url, port, log path)."""
-    with running_app(tmp_path_factory.mktemp("ui-concurrency"), {"QA_MAX_TOKENS": "48"},
-                     drop=("QA_HOST", "GRADIO_SERVER_NAME", "GRADIO_SHARE")) as started:
+    with running_app(
+        tmp_path_factory.mktemp("ui-concurrency"),
+        {"QA_MAX_TOKENS": "48"},
+        drop=("QA_HOST", "GRADIO_SERVER_NAME", "GRADIO_SHARE"),
+    ) as started:
         yield started
 
 

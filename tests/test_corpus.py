@@ -31,6 +31,7 @@ def kept(doc) -> list[str]:
 
 # -- the seeds ----------------------------------------------------------------------------------
 
+
 def test_loads_the_five_articles_and_not_the_gold_file(docs):
     assert sorted(docs) == ["000", "001", "002", "003", "004"]
     assert all(not d.id.startswith("gold") for d in docs.values())
@@ -83,8 +84,10 @@ def test_article_text_is_kept(docs):
 
 
 def test_titles_and_dates(docs):
-    assert docs["002"].title == ("OpenAI steht vor mehreren Herausforderungen: Abwanderung von Fachkräften, "
-                                 "finanzieller Druck und Aufholjagd der Wettbewerber.")
+    assert docs["002"].title == (
+        "OpenAI steht vor mehreren Herausforderungen: Abwanderung von Fachkräften, "
+        "finanzieller Druck und Aufholjagd der Wettbewerber."
+    )
     assert docs["002"].date == "2024-08-19"
     assert docs["003"].title == "OpenAI 重点转向产品开发,研究人才外流给了对手机会"
     assert docs["004"].title == "Aggressive Gewinnungsstrategie von Meta: Reiche Geldpreise für führende KI-Fachkräfte"
@@ -113,8 +116,12 @@ ARTICLE = [
 
 
 def test_generic_footer_and_menu_rules_on_an_uploaded_article():
-    lines = ARTICLE[:2] + ["English Deutsch Français Español 中文"] + ARTICLE[2:] + [
-        "Leave a comment", "Related articles", "Ein anderer Artikel über etwas ganz anderes"]
+    lines = (
+        ARTICLE[:2]
+        + ["English Deutsch Français Español 中文"]
+        + ARTICLE[2:]
+        + ["Leave a comment", "Related articles", "Ein anderer Artikel über etwas ganz anderes"]
+    )
     doc = make_document("upload_x", "\n".join(lines) + "\n")
     assert kept(doc) == ARTICLE
     assert doc.date == "2025-03-07" and doc.title == ARTICLE[0]
@@ -157,6 +164,7 @@ def test_read_corpus_reads_md_and_txt(tmp_path):
 
 # -- decode() -----------------------------------------------------------------------------------
 
+
 def test_decode_utf8_with_bom():
     text = seed_text("004")[:2000]
     assert decode(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
@@ -177,7 +185,10 @@ def test_decode_windows_1252_german():
 
 
 def test_decode_normalizes_to_nfc():
-    assert decode("Mu\u0308ller hat eine lange Geschichte erzählt.".encode()) == "Müller hat eine lange Geschichte erzählt."
+    assert (
+        decode("Mu\u0308ller hat eine lange Geschichte erzählt.".encode())
+        == "Müller hat eine lange Geschichte erzählt."
+    )
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\t  \n"])

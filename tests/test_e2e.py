@@ -71,11 +71,14 @@ def seed_text(doc_id: str) -> str:
 
 
 def explain(a: Answer) -> str:
-    return (f"\nanswer: {a.text!r}\nabstained: {a.abstained}\nnotes: {a.notes}"
-            f"\nsources: {[p.chunk.id for p in a.sources]}\ncited: {[c.chunk_id for c in a.citations]}")
+    return (
+        f"\nanswer: {a.text!r}\nabstained: {a.abstained}\nnotes: {a.notes}"
+        f"\nsources: {[p.chunk.id for p in a.sources]}\ncited: {[c.chunk_id for c in a.citations]}"
+    )
 
 
 # -- answers ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("lang,question,gold,facts", CASES, ids=[f"{c[0]}{i}" for i, c in enumerate(CASES)])
 def test_the_right_article_is_retrieved(ask, lang, question, gold, facts):
@@ -93,8 +96,11 @@ def test_the_answer_states_the_fact_cites_the_article_in_the_question_language(a
         assert any(f.lower() in a.text.lower() for f in fact), f"none of {fact} stated" + explain(a)
 
 
-@pytest.mark.xfail(strict=False, reason="known failure: the 1.5B model restates the reason as 'to work with "
-                   "Anthropic' and drops 'alignment' (KI-Ausrichtung); see the issue 11 note")
+@pytest.mark.xfail(
+    strict=False,
+    reason="known failure: the 1.5B model restates the reason as 'to work with "
+    "Anthropic' and drops 'alignment' (KI-Ausrichtung); see the issue 11 note",
+)
 def test_the_whole_reason_is_stated_not_half_of_it(ask):
     a = ask("Why did John Schulman leave OpenAI?")
     assert "anthropic" in a.text.lower() and "align" in a.text.lower(), explain(a)
@@ -108,6 +114,7 @@ def test_out_of_scope_question_abstains(ask):
 
 
 # -- the API contract, on every answer ----------------------------------------------------------
+
 
 @pytest.mark.parametrize("question", ALL_QUESTIONS)
 def test_stream_yields_sources_then_text_then_the_answer(ask, question):
@@ -146,8 +153,9 @@ def test_citation_numbers_match_the_markers_in_the_text(ask, question):
     assert cited_chunks <= {p.chunk.id for p in a.sources}  # a citation points at a given passage
 
 
-@pytest.mark.parametrize("bad", ["", "   \n\t ", "x" * (MAX_QUESTION_CHARS + 1)],
-                         ids=["empty", "whitespace", "too-long"])
+@pytest.mark.parametrize(
+    "bad", ["", "   \n\t ", "x" * (MAX_QUESTION_CHARS + 1)], ids=["empty", "whitespace", "too-long"]
+)
 def test_bad_questions_raise_value_error(bad):
     with pytest.raises(ValueError):
         answer(bad)

@@ -47,8 +47,9 @@ def test_runtime_comes_from_the_environment(monkeypatch):
 
 
 def test_onnx_with_bfloat16_is_refused_with_a_message(tmp_path):
-    cfg = load_config(models_dir=tmp_path, embedder__model=str(tmp_path), embedder__runtime="onnx",
-                      embedder__dtype="bfloat16")
+    cfg = load_config(
+        models_dir=tmp_path, embedder__model=str(tmp_path), embedder__runtime="onnx", embedder__dtype="bfloat16"
+    )
     with pytest.raises(ValueError, match="ONNX export is float32"):
         make_embedder(cfg)
 

@@ -17,27 +17,34 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------- fact matching
 
-@pytest.mark.parametrize("variant, answer", [
-    ("Anthropic", "Er wechselte zu anthropic [1]."),          # case-insensitive
-    ("ＯｐｅｎＡＩ", "He joins OpenAI [1]."),                   # NFKC (full-width letters)
-    ("6,6 Milliarden", "OpenAI raised 6.6 billion dollars [1]."),
-    ("6.6 billion", "OpenAI 融资66亿美元[1]。"),                 # Chinese, no spaces around the number
-    ("66亿", "It raised $6.6 billion [2]."),
-    ("ten years", "He has been at Microsoft for 10 years [1]."),
-    ("عشر سنوات", "عمل بوبيك 10 سنوات [1]."),
-    ("49", "Meta kaufte 49 % der Anteile [1]."),
-])
+
+@pytest.mark.parametrize(
+    "variant, answer",
+    [
+        ("Anthropic", "Er wechselte zu anthropic [1]."),  # case-insensitive
+        ("ＯｐｅｎＡＩ", "He joins OpenAI [1]."),  # NFKC (full-width letters)
+        ("6,6 Milliarden", "OpenAI raised 6.6 billion dollars [1]."),
+        ("6.6 billion", "OpenAI 融资66亿美元[1]。"),  # Chinese, no spaces around the number
+        ("66亿", "It raised $6.6 billion [2]."),
+        ("ten years", "He has been at Microsoft for 10 years [1]."),
+        ("عشر سنوات", "عمل بوبيك 10 سنوات [1]."),
+        ("49", "Meta kaufte 49 % der Anteile [1]."),
+    ],
+)
 def test_variant_stated(variant, answer):
     assert metrics.variant_stated(variant, answer)
 
 
-@pytest.mark.parametrize("variant, answer", [
-    ("GPT-4o", "Phi-3.5 beat GPT-4 in one benchmark [1]."),   # a number inside a name is literal
-    ("ten years", "He worked there 10 months [1]."),          # the unit must match too
-    ("6,6 Milliarden", "OpenAI raised 6.5 billion dollars [1]."),
-    ("1", "See the article [1]."),                            # citation markers are not numbers
-    ("Princeton", "He was a professor [1]."),
-])
+@pytest.mark.parametrize(
+    "variant, answer",
+    [
+        ("GPT-4o", "Phi-3.5 beat GPT-4 in one benchmark [1]."),  # a number inside a name is literal
+        ("ten years", "He worked there 10 months [1]."),  # the unit must match too
+        ("6,6 Milliarden", "OpenAI raised 6.5 billion dollars [1]."),
+        ("1", "See the article [1]."),  # citation markers are not numbers
+        ("Princeton", "He was a professor [1]."),
+    ],
+)
 def test_variant_not_stated(variant, answer):
     assert not metrics.variant_stated(variant, answer)
 
@@ -49,12 +56,15 @@ def test_facts_stated_needs_each_fact():
 
 
 def test_strip_markers():
-    assert metrics.strip_markers("Er geht zu OpenAI [1][2]. Seit zehn Jahren [1, 3].") == \
-        "Er geht zu OpenAI. Seit zehn Jahren."
+    assert (
+        metrics.strip_markers("Er geht zu OpenAI [1][2]. Seit zehn Jahren [1, 3].")
+        == "Er geht zu OpenAI. Seit zehn Jahren."
+    )
     assert metrics.strip_markers("他去了OpenAI【1】。") == "他去了OpenAI。"
 
 
 # --------------------------------------------------------------------------- retrieval
+
 
 def test_distinct_docs_keeps_rank_order():
     assert metrics.distinct_docs(["b", "a", "b", "c", "a"]) == ["b", "a", "c"]
@@ -84,8 +94,10 @@ def test_ndcg_binary_relevance():
 
 # --------------------------------------------------------------------------- citations
 
-DOCS = {"d1": "Intro sentence. Bubeck joins OpenAI after ten years. Another sentence here.",
-        "d2": "Nothing relevant at all in this one."}
+DOCS = {
+    "d1": "Intro sentence. Bubeck joins OpenAI after ten years. Another sentence here.",
+    "d2": "Nothing relevant at all in this one.",
+}
 
 
 def test_evidence_spans_locates_every_occurrence():
@@ -97,16 +109,16 @@ def test_evidence_spans_locates_every_occurrence():
 def test_citation_overlap():
     spans = metrics.evidence_spans(["Bubeck joins OpenAI"], ["d1"], DOCS)
     start = DOCS["d1"].index("Bubeck")
-    assert metrics.citation_correct("d1", start + 5, start + 40, ["d1"], spans)       # overlaps
-    assert not metrics.citation_correct("d1", 0, start, ["d1"], spans)               # ends where it starts
-    assert not metrics.citation_correct("d2", start, start + 10, ["d1"], spans)      # not a gold doc
+    assert metrics.citation_correct("d1", start + 5, start + 40, ["d1"], spans)  # overlaps
+    assert not metrics.citation_correct("d1", 0, start, ["d1"], spans)  # ends where it starts
+    assert not metrics.citation_correct("d2", start, start + 10, ["d1"], spans)  # not a gold doc
     assert metrics.overlaps((0, 5), (4, 9)) and not metrics.overlaps((0, 5), (5, 9))
 
 
 def test_citation_supports_accepts_another_sentence_stating_a_fact():
     facts = [["OpenAI"], ["zehn Jahre", "ten years"]]
     assert metrics.citation_supports("d1", "Er wechselt bald zu OpenAI.", ["d1"], facts)
-    assert not metrics.citation_supports("d2", "Er wechselt bald zu OpenAI.", ["d1"], facts)   # not a gold doc
+    assert not metrics.citation_supports("d2", "Er wechselt bald zu OpenAI.", ["d1"], facts)  # not a gold doc
     assert not metrics.citation_supports("d1", "Der kleine Phi-1 debütierte.", ["d1"], facts)  # states no fact
 
 
@@ -115,19 +127,20 @@ def test_facts_covered_by_text_or_cross_lingual_gold_doc():
     cited = [{"doc_id": "d1", "lang": "en", "text": "Bubeck joins OpenAI."}]
     assert metrics.facts_covered(facts, cited, ["d1"], "en") == [True, False]
     german = [{"doc_id": "d1", "lang": "de", "text": "Er ist seit einem Jahrzehnt dort."}]
-    assert metrics.facts_covered(facts, german, ["d1"], "en") == [True, True]     # cross-lingual, gold doc
-    assert metrics.facts_covered(facts, german, ["d2"], "en") == [False, False]   # cross-lingual, wrong doc
+    assert metrics.facts_covered(facts, german, ["d1"], "en") == [True, True]  # cross-lingual, gold doc
+    assert metrics.facts_covered(facts, german, ["d2"], "en") == [False, False]  # cross-lingual, wrong doc
 
 
 # --------------------------------------------------------------------------- abstention, latency
+
 
 def test_abstention_metrics():
     answerable = [True, True, True, True, False, False]
     abstained = [False, False, False, True, True, False]
     m = metrics.abstention_metrics(answerable, abstained)
-    assert m["abstention_precision"] == pytest.approx(0.5)   # 1 of 2 abstentions was right
-    assert m["abstention_recall"] == pytest.approx(0.5)      # 1 of 2 unanswerable caught
-    assert m["false_abstention"] == pytest.approx(0.25)      # 1 of 4 answerable abstained
+    assert m["abstention_precision"] == pytest.approx(0.5)  # 1 of 2 abstentions was right
+    assert m["abstention_recall"] == pytest.approx(0.5)  # 1 of 2 unanswerable caught
+    assert m["false_abstention"] == pytest.approx(0.25)  # 1 of 4 answerable abstained
     assert metrics.abstention_metrics([True], [False])["abstention_precision"] is None
 
 
@@ -147,33 +160,76 @@ def test_calibrate_threshold_never_cuts_an_answerable_item():
 
 # --------------------------------------------------------------------------- scoring an item
 
+
 def _answer(text, citations, abstained=False, notes=(), sources=("d1",), removed=(), reason=None):
-    return {"text": text, "abstained": abstained, "citations": citations, "notes": list(notes),
-            "sources": [{"doc_id": d} for d in sources], "timings": {"total": 1.0},
-            "removed": [{"text": t, "reason": r, "detail": ""} for t, r in removed], "abstain_reason": reason}
+    return {
+        "text": text,
+        "abstained": abstained,
+        "citations": citations,
+        "notes": list(notes),
+        "sources": [{"doc_id": d} for d in sources],
+        "timings": {"total": 1.0},
+        "removed": [{"text": t, "reason": r, "detail": ""} for t, r in removed],
+        "abstain_reason": reason,
+    }
 
 
 def test_score_item_and_aggregate():
     start = DOCS["d1"].index("Bubeck")
-    item = {"id": "en-900", "question": "Where does Bubeck go?", "lang": "en", "answerable": True,
-            "facts": [["OpenAI"]], "gold_docs": ["d1"], "evidence": ["Bubeck joins OpenAI after ten years."]}
-    cit = {"n": 1, "doc_id": "d1", "chunk_id": "d1#0", "lang": "en", "start": start, "end": start + 20,
-           "quote": DOCS["d1"][start:start + 20]}
-    good = scoring.score_item(item, _answer("Bubeck is joining OpenAI [1].", [cit]), ["d1", "d2"], DOCS,
-                         {"d1#0": DOCS["d1"]}, "The articles don't contain an answer to this question.")
+    item = {
+        "id": "en-900",
+        "question": "Where does Bubeck go?",
+        "lang": "en",
+        "answerable": True,
+        "facts": [["OpenAI"]],
+        "gold_docs": ["d1"],
+        "evidence": ["Bubeck joins OpenAI after ten years."],
+    }
+    cit = {
+        "n": 1,
+        "doc_id": "d1",
+        "chunk_id": "d1#0",
+        "lang": "en",
+        "start": start,
+        "end": start + 20,
+        "quote": DOCS["d1"][start : start + 20],
+    }
+    good = scoring.score_item(
+        item,
+        _answer("Bubeck is joining OpenAI [1].", [cit]),
+        ["d1", "d2"],
+        DOCS,
+        {"d1#0": DOCS["d1"]},
+        "The articles don't contain an answer to this question.",
+    )
     assert good["facts_ok"] and good["lang_ok"] and good["failures"] == []
     assert good["citations"][0]["correct"] and good["facts"][0]["covered"]
 
-    unanswerable = {"id": "en-901", "question": "What is the capital of Australia?", "lang": "en",
-                    "answerable": False}
-    answered = scoring.score_item(unanswerable, _answer("Canberra is the capital [1].", [cit]), ["d1"], DOCS,
-                             {}, "The articles don't contain an answer to this question.")
+    unanswerable = {"id": "en-901", "question": "What is the capital of Australia?", "lang": "en", "answerable": False}
+    answered = scoring.score_item(
+        unanswerable,
+        _answer("Canberra is the capital [1].", [cit]),
+        ["d1"],
+        DOCS,
+        {},
+        "The articles don't contain an answer to this question.",
+    )
     assert answered["failures"] == ["answered an unanswerable question"]
 
-    removed = scoring.score_item(item, _answer("The articles don't contain an answer to this question.", [],
-                                          abstained=True, removed=[("Bubeck joins OpenAI.", "number_not_in_sources")],
-                                          reason="nothing_supported"),
-                            ["d1"], DOCS, {}, "The articles don't contain an answer to this question.")
+    removed = scoring.score_item(
+        item,
+        _answer(
+            "The articles don't contain an answer to this question.",
+            [],
+            abstained=True,
+            removed=[("Bubeck joins OpenAI.", "number_not_in_sources")],
+            reason="nothing_supported",
+        ),
+        ["d1"],
+        DOCS,
+        {},
+        "The articles don't contain an answer to this question.",
+    )
     assert not removed["facts_ok"] and removed["lang_ok"]  # the abstention is in English
     assert "verification removed a claim stating a gold fact" in removed["failures"]
 
@@ -187,15 +243,21 @@ def test_score_item_and_aggregate():
 
 
 def test_classify_failure_modes():
-    item = {"id": "de-900", "question": "Wohin geht Bubeck?", "lang": "de", "answerable": True,
-            "facts": [["OpenAI"]], "gold_docs": ["d1"], "evidence": ["Bubeck joins OpenAI after ten years."]}
+    item = {
+        "id": "de-900",
+        "question": "Wohin geht Bubeck?",
+        "lang": "de",
+        "answerable": True,
+        "facts": [["OpenAI"]],
+        "gold_docs": ["d1"],
+        "evidence": ["Bubeck joins OpenAI after ten years."],
+    }
     abstain = "Die Artikel enthalten keine Antwort auf diese Frage."
 
     def failures(answer, retrieved=("d1",)):
         return scoring.score_item(item, answer, list(retrieved), DOCS, {}, abstain)["failures"]
 
-    assert failures(_answer(abstain, [], True, sources=["d2"], reason="model_refused"),
-                    ["d2"]) == ["wrong retrieval"]
+    assert failures(_answer(abstain, [], True, sources=["d2"], reason="model_refused"), ["d2"]) == ["wrong retrieval"]
     assert failures(_answer(abstain, [], True, reason="model_refused")) == ["model refused"]
     assert failures(_answer(abstain, [], True, reason="not_relevant")) == ["abstained: relevance below threshold"]
     assert failures(_answer(abstain, [], True, reason="nothing_supported")) == ["verification removed everything"]
@@ -210,6 +272,7 @@ def test_target_met():
 
 
 # --------------------------------------------------------------------------- gold file and CLI checks
+
 
 def test_load_gold_reports_the_bad_line(tmp_path):
     path = tmp_path / "gold.jsonl"
@@ -242,6 +305,7 @@ def test_cli_rejects_unknown_config(capsys):
 
 
 # --------------------------------------------------------------------------- end to end
+
 
 @pytest.mark.e2e
 def test_eval_smoke_three_dev_items(tmp_path, monkeypatch):

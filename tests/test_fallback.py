@@ -8,17 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import HashEmbedder, tmp_config
 
 from qa.answering.assistant import Assistant
 from qa.answering.pipeline import Pipeline
 from qa.answering.refusal import abstain_text
 from qa.types import Answer, Reason
 
-from conftest import HashEmbedder, tmp_config
-
-EN = ("Harbour city opens a tram line\n\n"
-      "The city of Norhaven opened its first tram line on Monday after four years of work. "
-      "The line cost 310 million euros and carries 40,000 passengers a day.\n")
+EN = (
+    "Harbour city opens a tram line\n\n"
+    "The city of Norhaven opened its first tram line on Monday after four years of work. "
+    "The line cost 310 million euros and carries 40,000 passengers a day.\n"
+)
 
 
 class ScriptedGenerator:
@@ -47,8 +48,16 @@ def from_evidence(assistant: Assistant, question: str, best, before: Answer) -> 
 
 
 def refused(question: str, lang: str) -> Answer:
-    return Answer(question, abstain_text(lang), [], [], True, lang, notes=["the model found no answer"],
-                  abstain_reason=Reason.MODEL_REFUSED)
+    return Answer(
+        question,
+        abstain_text(lang),
+        [],
+        [],
+        True,
+        lang,
+        notes=["the model found no answer"],
+        abstain_reason=Reason.MODEL_REFUSED,
+    )
 
 
 def best_sentence(assistant: Assistant, needle: str):

@@ -29,11 +29,11 @@ from article_files import (
 from conftest import ARTICLE_DE, SEEDS, HashEmbedder, tmp_config, tree
 
 from qa.answering.assistant import Assistant
-from qa.text.formats import FileTooLarge, FormatError, UnsupportedFormat, extract, sniff
 from qa.store.build import load_or_build_store
 from qa.store.faiss_index import Index
 from qa.store.ingest import ingest
 from qa.text.corpus import CorpusError
+from qa.text.formats import FileTooLarge, FormatError, UnsupportedFormat, extract, sniff
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 

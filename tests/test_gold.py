@@ -2,6 +2,7 @@
 
 Stdlib + pytest only; deliberately does not import the ``qa`` package.
 """
+
 import json
 import re
 from collections import Counter
@@ -15,11 +16,24 @@ GOLD = SEEDS / "gold.jsonl"
 LANGS = {"en", "de", "zh", "ar"}
 SPLITS = {"dev", "test"}
 TAGS = {
-    "cross-lingual", "multi-article", "number", "date", "name", "follow-up",
-    "unanswerable", "tempting", "why", "who", "what", "when", "how-much", "list",
+    "cross-lingual",
+    "multi-article",
+    "number",
+    "date",
+    "name",
+    "follow-up",
+    "unanswerable",
+    "tempting",
+    "why",
+    "who",
+    "what",
+    "when",
+    "how-much",
+    "list",
     # one question asking two things; "partly-unanswerable": the articles answer only one of them
     # (answerable, with only that part's facts; the ideal answer says the other is not stated)
-    "two-part", "partly-unanswerable",
+    "two-part",
+    "partly-unanswerable",
 }
 REQUIRED = {
     "id": str,
@@ -98,6 +112,7 @@ def _article_group(doc_id):
 
 # --------------------------------------------------------------------------- structure
 
+
 def test_file_is_utf8_jsonl_without_blank_lines():
     raw = GOLD.read_bytes().decode("utf-8")
     lines = raw.split("\n")
@@ -154,6 +169,7 @@ def test_question_written_in_its_language(items):
 
 # --------------------------------------------------------------------------- answers
 
+
 def test_answerable_iff_facts_docs_evidence(items):
     for it in items:
         filled = [bool(it["facts"]), bool(it["gold_docs"]), bool(it["evidence"])]
@@ -184,7 +200,8 @@ def test_evidence_is_exact_substring_of_a_gold_doc(items, docs):
             assert isinstance(ev, str), f"{it['id']}: evidence must be a string"
             assert EVIDENCE_MIN <= len(ev) <= EVIDENCE_MAX, f"{it['id']}: evidence length {len(ev)}: {ev[:40]!r}"
             assert any(ev in docs[d] for d in it["gold_docs"] if d in docs), (
-                f"{it['id']}: evidence not found verbatim in gold docs: {ev[:60]!r}")
+                f"{it['id']}: evidence not found verbatim in gold docs: {ev[:60]!r}"
+            )
             for bp in BOILERPLATE:
                 assert bp not in ev, f"{it['id']}: evidence quotes page boilerplate {bp!r}"
 
@@ -195,7 +212,8 @@ def test_every_gold_doc_backs_up_the_evidence_set(items, docs):
         for d in it["gold_docs"]:
             text = docs[d].casefold()
             assert any(v.casefold() in text for fact in it["facts"] for v in fact), (
-                f"{it['id']}: gold doc {d} mentions none of the facts")
+                f"{it['id']}: gold doc {d} mentions none of the facts"
+            )
 
 
 def test_facts_grounded_in_evidence(items):
@@ -204,10 +222,12 @@ def test_facts_grounded_in_evidence(items):
         joined = "\n".join(it["evidence"]).casefold()
         for fact in it["facts"]:
             assert any(v.casefold() in joined for v in fact), (
-                f"{it['id']}: fact {fact[:3]} not supported by the evidence")
+                f"{it['id']}: fact {fact[:3]} not supported by the evidence"
+            )
 
 
 # --------------------------------------------------------------------------- follow-ups & tags
+
 
 def test_follows_points_to_earlier_item_in_same_split(items):
     seen = {}
@@ -229,13 +249,15 @@ def test_tag_consistency(items, doc_langs):
             assert "unanswerable" in tags, f"{it['id']}: tempting items must be unanswerable"
         if "partly-unanswerable" in tags:
             assert "two-part" in tags and it["answerable"], (
-                f"{it['id']}: partly-unanswerable items are answerable two-part questions")
+                f"{it['id']}: partly-unanswerable items are answerable two-part questions"
+            )
         assert ("follow-up" in tags) == (it["follows"] is not None), f"{it['id']}: follow-up tag mismatch"
         if it["answerable"]:
             gold_langs = {doc_langs[d] for d in it["gold_docs"]}
             cross = it["lang"] not in gold_langs
             assert ("cross-lingual" in tags) == cross, (
-                f"{it['id']}: cross-lingual tag should be {cross} (question {it['lang']}, docs {sorted(gold_langs)})")
+                f"{it['id']}: cross-lingual tag should be {cross} (question {it['lang']}, docs {sorted(gold_langs)})"
+            )
         else:
             assert "cross-lingual" not in tags and "multi-article" not in tags, it["id"]
         if "multi-article" in tags:
@@ -244,6 +266,7 @@ def test_tag_consistency(items, doc_langs):
 
 
 # --------------------------------------------------------------------------- coverage
+
 
 def test_counts(items):
     assert len(items) >= 240, f"only {len(items)} items"
@@ -269,10 +292,10 @@ def test_at_least_30_percent_unanswerable_everywhere(items):
     most of those are tempting (the people and companies are in the articles, the fact is not)."""
     assert _share(items, lambda it: True) >= 0.3
     for lang in LANGS:
-        share = _share(items, lambda it: it["lang"] == lang)
+        share = _share(items, lambda it, lang=lang: it["lang"] == lang)
         assert share >= 0.3, f"{lang}: only {share:.0%} unanswerable"
     for split in SPLITS:
-        share = _share(items, lambda it: it["split"] == split)
+        share = _share(items, lambda it, split=split: it["split"] == split)
         assert share >= 0.3, f"{split}: only {share:.0%} unanswerable"
     unanswerable = [it for it in items if not it["answerable"]]
     tempting = sum(1 for it in unanswerable if "tempting" in it["tags"])
@@ -314,5 +337,7 @@ def test_tag_coverage(items):
     assert tags["tempting"] >= 60
     assert sum(1 for it in items if {"number", "date"} & set(it["tags"])) >= 60
     for lang in LANGS:
-        assert any(it["lang"] == lang and "cross-lingual" in it["tags"] for it in items), f"no cross-lingual {lang} item"
+        assert any(it["lang"] == lang and "cross-lingual" in it["tags"] for it in items), (
+            f"no cross-lingual {lang} item"
+        )
         assert any(it["lang"] == lang and not it["answerable"] for it in items), f"no unanswerable {lang} item"

@@ -19,10 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import free_port, tmp_config
 
 from qa.models.generator import GenerationError, OpenAIHTTPGenerator
-
-from conftest import free_port, tmp_config
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
@@ -56,6 +55,7 @@ def reply(status: int, body: bytes, content_type: str = "application/json"):
         h.send_header("Content-Length", str(len(body)))
         h.end_headers()
         h.wfile.write(body)
+
     return handle
 
 
@@ -96,34 +96,36 @@ def test_slow_server_times_out_with_a_message():
         assert time.monotonic() - started < 3  # no hang
 
 
-@pytest.mark.parametrize("status,body,expect", [
-    (500, b'{"error": {"message": "out of memory"}}', r"HTTP 500 .*try again.*out of memory"),
-    (503, b"busy", r"HTTP 503 .*try again.*busy"),
-    (429, b'{"error": "rate limited"}', r"HTTP 429 .*try again.*rate limited"),
-    (404, b'{"error": {"message": "model not found"}}', r"HTTP 404 .*: model not found"),
-    (401, b"", r"HTTP 401 .*no details"),
-])
+@pytest.mark.parametrize(
+    "status,body,expect",
+    [
+        (500, b'{"error": {"message": "out of memory"}}', r"HTTP 500 .*try again.*out of memory"),
+        (503, b"busy", r"HTTP 503 .*try again.*busy"),
+        (429, b'{"error": "rate limited"}', r"HTTP 429 .*try again.*rate limited"),
+        (404, b'{"error": {"message": "model not found"}}', r"HTTP 404 .*: model not found"),
+        (401, b"", r"HTTP 401 .*no details"),
+    ],
+)
 def test_http_errors_carry_status_and_the_servers_message(status, body, expect):
-    with serving(reply(status, body)) as url:
-        with pytest.raises(GenerationError, match=expect) as err:
-            collect(url)
+    with serving(reply(status, body)) as url, pytest.raises(GenerationError, match=expect) as err:
+        collect(url)
     assert "try again" not in str(err.value) or status >= 429
 
 
 @pytest.mark.parametrize("events", [("{not json",), (chunk("ok"), "[1, 2, 3]")])
 def test_malformed_stream_is_reported(events):
-    with serving(sse(*events)) as url:
-        with pytest.raises(GenerationError, match="not in the OpenAI format"):
-            collect(url)
+    with serving(sse(*events)) as url, pytest.raises(GenerationError, match="not in the OpenAI format"):
+        collect(url)
 
 
 def test_an_error_event_in_the_stream_is_reported():
-    with serving(sse(chunk("partial "), json.dumps({"error": {"message": "context overflow"}}))) as url:
-        with pytest.raises(GenerationError, match="context overflow"):
-            collect(url)
+    error = sse(chunk("partial "), json.dumps({"error": {"message": "context overflow"}}))
+    with serving(error) as url, pytest.raises(GenerationError, match="context overflow"):
+        collect(url)
 
 
 # -- end to end: llama.cpp's HTTP server -------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def llama_server():
@@ -161,4 +163,4 @@ def test_an_answer_through_llama_cpps_http_server_is_cited_and_streamed(llama_se
     assert answer.citations and all(c.chunk_id in {p.chunk.id for p in answer.sources} for c in answer.citations)
     seeds = Path(cfg.paths.seeds_dir)
     for c in answer.citations:
-        assert (seeds / f"{c.doc_id}.txt").read_text(encoding="utf-8")[c.start:c.end] == c.quote
+        assert (seeds / f"{c.doc_id}.txt").read_text(encoding="utf-8")[c.start : c.end] == c.quote

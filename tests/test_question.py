@@ -10,29 +10,44 @@ from qa.text.question import split_question
 from qa.types import Answer, Citation
 
 
-@pytest.mark.parametrize("question,lang,parts", [
-    ("When did Anna leave the bank, and how much did Ben pay for her firm?", "en",
-     ["When did Anna leave the bank?", "How much did Ben pay for her firm?"]),
-    ("Who founded the firm and what does it make?", "en", ["Who founded the firm?", "What does it make?"]),
-    ("Wie viel Geld hat die Stadt bekommen, und wofür gibt sie es aus?", "de",
-     ["Wie viel Geld hat die Stadt bekommen?", "Wofür gibt sie es aus?"]),
-    ("Wann wurde der Park eröffnet, und wie viel hat er gekostet?", "de",
-     ["Wann wurde der Park eröffnet?", "Wie viel hat er gekostet?"]),
-    ("这家公司的创始人是谁？她多大年纪？", "zh", ["这家公司的创始人是谁？", "她多大年纪？"]),
-    ("من هو مؤسس الشركة وما المنصب الذي يشغله الآن؟", "ar", ["من هو مؤسس الشركة؟", "ما المنصب الذي يشغله الآن؟"]),
-])
+@pytest.mark.parametrize(
+    "question,lang,parts",
+    [
+        (
+            "When did Anna leave the bank, and how much did Ben pay for her firm?",
+            "en",
+            ["When did Anna leave the bank?", "How much did Ben pay for her firm?"],
+        ),
+        ("Who founded the firm and what does it make?", "en", ["Who founded the firm?", "What does it make?"]),
+        (
+            "Wie viel Geld hat die Stadt bekommen, und wofür gibt sie es aus?",
+            "de",
+            ["Wie viel Geld hat die Stadt bekommen?", "Wofür gibt sie es aus?"],
+        ),
+        (
+            "Wann wurde der Park eröffnet, und wie viel hat er gekostet?",
+            "de",
+            ["Wann wurde der Park eröffnet?", "Wie viel hat er gekostet?"],
+        ),
+        ("这家公司的创始人是谁？她多大年纪？", "zh", ["这家公司的创始人是谁？", "她多大年纪？"]),
+        ("من هو مؤسس الشركة وما المنصب الذي يشغله الآن؟", "ar", ["من هو مؤسس الشركة؟", "ما المنصب الذي يشغله الآن؟"]),
+    ],
+)
 def test_a_question_asking_two_things_is_split(question, lang, parts):
     assert split_question(question, lang) == parts
 
 
-@pytest.mark.parametrize("question,lang", [
-    ("Which two companies did Anna and Ben join?", "en"),  # a list, not a second question
-    ("How and why did she leave?", "en"),  # a part would be one word
-    ("What did she say and why?", "en"),
-    ("Welche Firmen haben Anna und Ben gegründet?", "de"),
-    ("انضمت آنا وبن إلى أي شركتين؟", "ar"),
-    ("她为什么离开？", "zh"),
-])
+@pytest.mark.parametrize(
+    "question,lang",
+    [
+        ("Which two companies did Anna and Ben join?", "en"),  # a list, not a second question
+        ("How and why did she leave?", "en"),  # a part would be one word
+        ("What did she say and why?", "en"),
+        ("Welche Firmen haben Anna und Ben gegründet?", "de"),
+        ("انضمت آنا وبن إلى أي شركتين؟", "ar"),
+        ("她为什么离开？", "zh"),
+    ],
+)
 def test_a_question_asking_one_thing_stays_whole(question, lang):
     assert split_question(question, lang) == [question]
 
@@ -43,8 +58,14 @@ def _citation(n: int, chunk: str, start: int) -> Citation:
 
 def test_the_parts_answers_are_joined_with_citations_numbered_by_first_use():
     first = Answer("p1", "She left in May [1].", [_citation(1, "d#s1", 0)], [], False, "en")
-    second = Answer("p2", "He paid 3 million [1], after she left [2].",
-                    [_citation(1, "d#s2", 10), _citation(2, "d#s1", 0)], [], False, "en")
+    second = Answer(
+        "p2",
+        "He paid 3 million [1], after she left [2].",
+        [_citation(1, "d#s2", 10), _citation(2, "d#s1", 0)],
+        [],
+        False,
+        "en",
+    )
     joined = join_answers("q", "en", ["P1?", "P2?"], [first, second])
     assert joined.text == "She left in May [1]. He paid 3 million [2], after she left [1]."
     assert [(c.n, c.chunk_id) for c in joined.citations] == [(1, "d#s1"), (2, "d#s2")]

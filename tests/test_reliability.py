@@ -13,24 +13,28 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import ARTICLE_DE, HashEmbedder, tmp_config, tree
 
 import qa
 import qa.answering.assistant
-from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config, tree
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_question
 from qa.config import MAX_QUESTION_CHARS
-from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
 from qa.store.build import load_or_build_store
+from qa.text.corpus import MAX_DOC_BYTES, CorpusError, decode
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 NOISE = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(200)).replace(b"\x00", b"\x01")
-ZH_NEW = ("北京市今天发布了新的公共交通规划。根据规划，地铁十九号线将在明年延长到大兴机场，预计每天运送乘客十万人次。"
-          "市交通委员会表示，这项工程总投资约为两百亿元人民币，其中一半来自中央财政。"
-          "此外，全市还将新增三百辆电动公交车，并在主要路口安装智能信号灯。\n")
-AR_NEW = ("أعلنت بلدية المدينة اليوم عن خطة جديدة للنقل العام. سيتم تمديد خط المترو الثالث إلى المطار في العام المقبل، "
-          "ومن المتوقع أن ينقل مئة ألف راكب يوميا. وقالت البلدية إن التكلفة الإجمالية للمشروع تبلغ نحو ملياري دولار، "
-          "وإن الحكومة ستمول نصفها. كما ستضيف المدينة ثلاثمئة حافلة كهربائية جديدة خلال عامين.\n")
+ZH_NEW = (
+    "北京市今天发布了新的公共交通规划。根据规划，地铁十九号线将在明年延长到大兴机场，预计每天运送乘客十万人次。"
+    "市交通委员会表示，这项工程总投资约为两百亿元人民币，其中一半来自中央财政。"
+    "此外，全市还将新增三百辆电动公交车，并在主要路口安装智能信号灯。\n"
+)
+AR_NEW = (
+    "أعلنت بلدية المدينة اليوم عن خطة جديدة للنقل العام. سيتم تمديد خط المترو الثالث إلى المطار في العام المقبل، "
+    "ومن المتوقع أن ينقل مئة ألف راكب يوميا. وقالت البلدية إن التكلفة الإجمالية للمشروع تبلغ نحو ملياري دولار، "
+    "وإن الحكومة ستمول نصفها. كما ستضيف المدينة ثلاثمئة حافلة كهربائية جديدة خلال عامين.\n"
+)
 SEED_000 = "000_39e5384918818fe2"  # German
 SEED_001 = "001_6d5f0e6fb6e96afc"  # Arabic
 SEED_002 = "002_fd11f6bd83abf008"  # German
@@ -43,35 +47,55 @@ def seed_text(doc_id: str) -> str:
 
 
 # -- questions ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("question, message", [
-    ("", "the question is empty"),
-    ("   \n\t  ", "the question is empty"),
-    ("a" * (MAX_QUESTION_CHARS + 1), "2,001 characters long; the limit is 2,000"),
-    ("Why? " * 500, "2,500 characters long"),
-    ("\x00\x01\x02\x03", "only control characters"),
-    ("\x00 \x07\x1b", "only control characters"),
-    ("\ud800\udfff", "only control characters"),  # lone surrogates (broken UTF-16)
-    ("😀🎉🔥", "only symbols or emoji"),
-    ("🤔 ?! … 👍🏽", "only symbols or emoji"),
-    (None, "must be text, not NoneType"),
-    (b"Why did John Schulman leave OpenAI?", "must be text, not bytes"),
-    (42, "must be text, not int"),
-], ids=["empty", "whitespace", "2001-chars", "2500-chars", "nul-and-controls", "controls-and-space",
-        "surrogates", "emoji", "emoji-punctuation", "none", "bytes", "int"])
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "the question is empty"),
+        ("   \n\t  ", "the question is empty"),
+        ("a" * (MAX_QUESTION_CHARS + 1), "2,001 characters long; the limit is 2,000"),
+        ("Why? " * 500, "2,500 characters long"),
+        ("\x00\x01\x02\x03", "only control characters"),
+        ("\x00 \x07\x1b", "only control characters"),
+        ("\ud800\udfff", "only control characters"),  # lone surrogates (broken UTF-16)
+        ("😀🎉🔥", "only symbols or emoji"),
+        ("🤔 ?! … 👍🏽", "only symbols or emoji"),
+        (None, "must be text, not NoneType"),
+        (b"Why did John Schulman leave OpenAI?", "must be text, not bytes"),
+        (42, "must be text, not int"),
+    ],
+    ids=[
+        "empty",
+        "whitespace",
+        "2001-chars",
+        "2500-chars",
+        "nul-and-controls",
+        "controls-and-space",
+        "surrogates",
+        "emoji",
+        "emoji-punctuation",
+        "none",
+        "bytes",
+        "int",
+    ],
+)
 def test_clean_question_rejects_with_a_clear_message(question, message):
     with pytest.raises(ValueError) as err:
         clean_question(question)
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("question, cleaned", [
-    ("Why did\x00 John\x07 Schulman leave\x1b OpenAI?\u200b", "Why did John Schulman leave OpenAI?"),
-    ("  Wer ist\r\n\tMira Murati?  ", "Wer ist Mira Murati?"),
-    ("OpenAI 的 CEO 是谁？ Who is the CEO?", "OpenAI 的 CEO 是谁？ Who is the CEO?"),
-    ("لماذا غادر شولمان OpenAI؟", "لماذا غادر شولمان OpenAI؟"),
-    ("Wie viel bot Meta? 🤔", "Wie viel bot Meta? 🤔"),
-    ("x" * MAX_QUESTION_CHARS, "x" * MAX_QUESTION_CHARS),
-], ids=["control-chars", "whitespace", "mixed-zh-en", "arabic-latin", "emoji-with-words", "2000-chars"])
+@pytest.mark.parametrize(
+    "question, cleaned",
+    [
+        ("Why did\x00 John\x07 Schulman leave\x1b OpenAI?\u200b", "Why did John Schulman leave OpenAI?"),
+        ("  Wer ist\r\n\tMira Murati?  ", "Wer ist Mira Murati?"),
+        ("OpenAI 的 CEO 是谁？ Who is the CEO?", "OpenAI 的 CEO 是谁？ Who is the CEO?"),
+        ("لماذا غادر شولمان OpenAI؟", "لماذا غادر شولمان OpenAI؟"),
+        ("Wie viel bot Meta? 🤔", "Wie viel bot Meta? 🤔"),
+        ("x" * MAX_QUESTION_CHARS, "x" * MAX_QUESTION_CHARS),
+    ],
+    ids=["control-chars", "whitespace", "mixed-zh-en", "arabic-latin", "emoji-with-words", "2000-chars"],
+)
 def test_clean_question_keeps_valid_questions(question, cleaned):
     assert clean_question(question) == cleaned
 
@@ -91,39 +115,54 @@ def test_invalid_question_fails_before_any_model_loads(bad, corpus_root):
 
 
 # -- decoding ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("data, message", [
-    (b"", "is empty"),
-    (b" \r\n\t \n", "is empty"),
-    (PNG, "looks binary (it contains NUL bytes)"),
-    (NOISE, "not UTF-8 and its encoding could not be recognised"),
-    (("\x01\x02\x03\x04 " * 100).encode(), "looks binary (400 control characters)"),
-    ((ARTICLE_DE * (MAX_DOC_BYTES // len(ARTICLE_DE.encode()) + 1)).encode(), "the limit is 2,000,000"),
-    (b"Hallo Welt.", "too little text to index"),
-    (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
-], ids=["empty", "whitespace", "png", "noise", "control-chars", "over-2MB", "too-short", "broken-utf16"])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "is empty"),
+        (b" \r\n\t \n", "is empty"),
+        (PNG, "looks binary (it contains NUL bytes)"),
+        (NOISE, "not UTF-8 and its encoding could not be recognised"),
+        (("\x01\x02\x03\x04 " * 100).encode(), "looks binary (400 control characters)"),
+        ((ARTICLE_DE * (MAX_DOC_BYTES // len(ARTICLE_DE.encode()) + 1)).encode(), "the limit is 2,000,000"),
+        (b"Hallo Welt.", "too little text to index"),
+        (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
+    ],
+    ids=["empty", "whitespace", "png", "noise", "control-chars", "over-2MB", "too-short", "broken-utf16"],
+)
 def test_unusable_bytes_are_refused_with_a_message(data, message):
     with pytest.raises(CorpusError) as err:
         decode(data, "upload.txt")
     assert message in str(err.value) and "upload.txt" in str(err.value)
 
 
-@pytest.mark.parametrize("text, encoding", [
-    (ZH_NEW, "gb18030"), (seed_text(SEED_003), "gb18030"),
-    (AR_NEW, "cp1256"), (seed_text(SEED_001), "cp1256"),
-    (ARTICLE_DE, "cp1252"), (ARTICLE_DE, "utf-8-sig"), (ZH_NEW, "utf-16"),
-])
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        (ZH_NEW, "gb18030"),
+        (seed_text(SEED_003), "gb18030"),
+        (AR_NEW, "cp1256"),
+        (seed_text(SEED_001), "cp1256"),
+        (ARTICLE_DE, "cp1252"),
+        (ARTICLE_DE, "utf-8-sig"),
+        (ZH_NEW, "utf-16"),
+    ],
+)
 def test_legacy_encodings_are_decoded_exactly(text, encoding):
     assert decode(text.encode(encoding), "article.txt") == text
 
 
 # -- the seed folder (index bookkeeping with the tiny test embedder) ------------------------------
-@pytest.mark.parametrize("name, data, message", [
-    ("zz_empty.txt", b"", "zz_empty.txt is empty"),
-    ("zz_image.txt", PNG, "zz_image.txt looks binary"),
-    ("zz_noise.md", NOISE, "zz_noise.md is not UTF-8"),
-    ("zz_huge.txt", b"x" * (MAX_DOC_BYTES + 1), "zz_huge.txt is 2,000,001 bytes"),
-    ("zz_copy.txt", seed_text(SEED_003).encode("gb18030"), "repeats the article"),
-], ids=["empty", "binary", "undecodable", "huge", "duplicate"])
+@pytest.mark.parametrize(
+    "name, data, message",
+    [
+        ("zz_empty.txt", b"", "zz_empty.txt is empty"),
+        ("zz_image.txt", PNG, "zz_image.txt looks binary"),
+        ("zz_noise.md", NOISE, "zz_noise.md is not UTF-8"),
+        ("zz_huge.txt", b"x" * (MAX_DOC_BYTES + 1), "zz_huge.txt is 2,000,001 bytes"),
+        ("zz_copy.txt", seed_text(SEED_003).encode("gb18030"), "repeats the article"),
+    ],
+    ids=["empty", "binary", "undecodable", "huge", "duplicate"],
+)
 def test_bad_seed_file_is_refused_by_name_and_index_unchanged(corpus_root, name, data, message):
     cfg = tmp_config(corpus_root)
     embedder = HashEmbedder()
@@ -169,12 +208,16 @@ BAD_UPLOADS = [
     ("huge.txt", ARTICLE_DE.encode() * (MAX_DOC_BYTES // len(ARTICLE_DE.encode()) + 1), "the limit is 2,000,000"),
     ("paper.pdf", ARTICLE_DE.encode(), "paper.pdf is not a PDF: its content looks like plain text"),
     ("README", ARTICLE_DE.encode(), "README: only .txt, .md, .html, .htm, .pdf, .docx files can be added"),
-    ("short.txt", "Kurz.".encode(), "too little text"),
+    ("short.txt", b"Kurz.", "too little text"),
     ("same-bytes.txt", seed_text(SEED_002).encode(), f"already indexed as {SEED_002}"),
     (f"{SEED_004}.txt", seed_text(SEED_004).encode(), f"already indexed as {SEED_004}"),
     ("chinese-gb18030.txt", seed_text(SEED_003).encode("gb18030"), f"already indexed as {SEED_003}"),
     ("arabic-1256.md", seed_text(SEED_001).encode("cp1256"), f"already indexed as {SEED_001}"),
-    ("windows.txt", b"\xef\xbb\xbf" + seed_text(SEED_000).replace("\n", "\r\n").encode(), f"already indexed as {SEED_000}"),
+    (
+        "windows.txt",
+        b"\xef\xbb\xbf" + seed_text(SEED_000).replace("\n", "\r\n").encode(),
+        f"already indexed as {SEED_000}",
+    ),
     ("unicode.txt", seed_text(SEED_004).encode("utf-16"), f"already indexed as {SEED_004}"),
 ]
 
@@ -194,11 +237,14 @@ def test_bad_upload_is_refused_and_changes_nothing(upload_assistant, upload_root
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name, text, encoding, lang", [
-    ("beijing.txt", ZH_NEW, "gb18030", "zh"),
-    ("madina.md", AR_NEW, "cp1256", "ar"),
-    ("../../lindenau.txt", ARTICLE_DE, "utf-8", "de"),  # a path in the name stays inside uploads/
-])
+@pytest.mark.parametrize(
+    "name, text, encoding, lang",
+    [
+        ("beijing.txt", ZH_NEW, "gb18030", "zh"),
+        ("madina.md", AR_NEW, "cp1256", "ar"),
+        ("../../lindenau.txt", ARTICLE_DE, "utf-8", "de"),  # a path in the name stays inside uploads/
+    ],
+)
 def test_upload_is_decoded_indexed_persisted_and_not_added_twice(real_root, name, text, encoding, lang):
     cfg = tmp_config(real_root)
     assistant = Assistant(cfg, log=lambda m: None)
@@ -207,13 +253,17 @@ def test_upload_is_decoded_indexed_persisted_and_not_added_twice(real_root, name
     doc = assistant.store.document(doc_id)
     assert doc.text == text and doc.lang == lang
     assert assistant.store.document_ids() == before | {doc_id}
-    assert [p.name for p in real_root.rglob("*" + Path(name).suffix) if p.parent.name != "seeds"] \
-        == [f"{doc_id}{Path(name).suffix}"]
+    assert [p.name for p in real_root.rglob("*" + Path(name).suffix) if p.parent.name != "seeds"] == [
+        f"{doc_id}{Path(name).suffix}"
+    ]
     assert (cfg.paths.uploads_dir / f"{doc_id}{Path(name).suffix}").read_text(encoding="utf-8") == text
     # the same article again, re-encoded and renamed: refused, nothing changes
     index_files = tree(cfg.paths.index_dir)
-    for again, data in ((name, text.encode(encoding)), ("other-name.txt", text.encode("utf-8")),
-                        ("crlf.md", text.replace("\n", "\r\n").encode("utf-16"))):
+    for again, data in (
+        (name, text.encode(encoding)),
+        ("other-name.txt", text.encode("utf-8")),
+        ("crlf.md", text.replace("\n", "\r\n").encode("utf-16")),
+    ):
         with pytest.raises(CorpusError, match=f"already indexed as {doc_id}"):
             assistant.add_document(again, data)
     assert tree(cfg.paths.index_dir) == index_files and len(list(cfg.paths.uploads_dir.iterdir())) == 1
@@ -252,7 +302,7 @@ def assert_citations_verified(answer, store) -> None:
     given = {p.chunk.id for p in answer.sources}
     for c in answer.citations:
         assert c.chunk_id in given, f"[{c.n}] cites {c.chunk_id}, not among the passages given"
-        assert store.document(c.doc_id).text[c.start:c.end] == c.quote
+        assert store.document(c.doc_id).text[c.start : c.end] == c.quote
         assert f"[{c.n}]" in answer.text
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from qa.answering.retrieve import diversify, fit_budget, rrf
 from qa.config import RetrievalSettings
+from qa.types import Chunk, Passage
 
 DUPLICATE_COSINE = RetrievalSettings().duplicate_cosine
-from qa.types import Chunk, Passage
 
 
 def test_rrf_sums_reciprocal_ranks():
@@ -48,11 +48,11 @@ def _unit(*rows: list[float]) -> np.ndarray:
 
 
 VECTORS = _unit(
-    [1.0, 0.0, 0.0],    # 0
+    [1.0, 0.0, 0.0],  # 0
     [0.99, 0.14, 0.0],  # 1: a near-duplicate of 0 (a translation or an overlapping neighbour)
-    [0.0, 1.0, 0.0],    # 2
-    [0.0, 0.0, 1.0],    # 3
-    [0.0, 0.7, 0.7],    # 4: related to 2 and 3, cosine 0.71 with each: not a duplicate
+    [0.0, 1.0, 0.0],  # 2
+    [0.0, 0.0, 1.0],  # 3
+    [0.0, 0.7, 0.7],  # 4: related to 2 and 3, cosine 0.71 with each: not a duplicate
 )
 
 

@@ -14,18 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config
 
 from qa.answering.assistant import Assistant
-from qa.text.corpus import CorpusError, DuplicateError, make_document
 from qa.store.build import load_or_build_store
-
-from conftest import ARTICLE_DE, HashEmbedder, copy_seeds, tmp_config
+from qa.text.corpus import CorpusError, DuplicateError, make_document
 
 
 def both_stores(root: Path, pg_database, embedder) -> tuple:
     """The seed corpus under `root` built into a FAISS store and a PostgreSQL store."""
     faiss = load_or_build_store(tmp_config(root), embedder, log=lambda _: None)
-    pg = load_or_build_store(tmp_config(root, store__engine="postgres", store__uri=pg_database()), embedder, log=lambda _: None)
+    pg = load_or_build_store(
+        tmp_config(root, store__engine="postgres", store__uri=pg_database()), embedder, log=lambda _: None
+    )
     return faiss, pg
 
 
@@ -36,6 +37,7 @@ def stores(tmp_path: Path, pg_database):
 
 
 # -- the protocol's read side, both engines (fast) ----------------------------------------------
+
 
 def test_documents_sentences_vectors_and_context_are_the_same_in_both_stores(stores):
     faiss, pg = stores
@@ -100,6 +102,7 @@ def test_an_upload_through_the_postgres_store_is_persisted_and_not_added_twice(t
 
 # -- the real embedder: same retrieval and evidence in both stores (e2e) ------------------------
 
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory, built_root, pg_server):
     """An Assistant on the FAISS store (the session's built index) and one on a PostgreSQL store
@@ -114,8 +117,10 @@ def pair(tmp_path_factory, built_root, pg_server):
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute("CREATE DATABASE pair")
     faiss = Assistant(tmp_config(root), log=lambda _: None)
-    pg = Assistant(tmp_config(root, store__engine="postgres", store__uri=pg_server.replace("/postgres?", "/pair?", 1)),
-                   log=lambda _: None)
+    pg = Assistant(
+        tmp_config(root, store__engine="postgres", store__uri=pg_server.replace("/postgres?", "/pair?", 1)),
+        log=lambda _: None,
+    )
     pg._embedder = faiss.embedder  # one real embedder, loaded once
     yield faiss, pg
     pg.store.close()
@@ -127,8 +132,10 @@ def dev_questions() -> list[tuple[str, list[dict]]]:
 
     items = select(load_gold(GOLD_FILE), "dev")
     asked = {it["id"]: it["question"] for it in items}
-    return [(it["question"], [{"role": "user", "content": asked[it["follows"]]}] if it.get("follows") in asked else [])
-            for it in items]
+    return [
+        (it["question"], [{"role": "user", "content": asked[it["follows"]]}] if it.get("follows") in asked else [])
+        for it in items
+    ]
 
 
 def ranks(passages) -> list[tuple[str, float]]:
@@ -148,7 +155,9 @@ def test_same_retrieval_and_evidence_in_both_stores_on_the_dev_questions(pair):
         assert np.allclose([s for _, s in ranks(b.retrieved)], [s for _, s in ranks(a.retrieved)]), where
         assert [p.chunk for p in b.given] == [p.chunk for p in a.given], where
         assert np.allclose([p.score for p in b.given], [p.score for p in a.given], atol=1e-5), where
-        assert (b.best and b.best.chunk) == (a.best and a.best.chunk) and b.relevance == pytest.approx(a.relevance, abs=1e-5)
+        assert (b.best and b.best.chunk) == (a.best and a.best.chunk) and b.relevance == pytest.approx(
+            a.relevance, abs=1e-5
+        )
 
 
 @pytest.mark.e2e
@@ -162,7 +171,7 @@ def test_a_real_answer_through_the_postgres_store_cites_sentences_in_it(pair):
     for c in answer.citations:
         unit = store.unit(c.chunk_id)
         assert unit is not None and unit.doc_id == c.doc_id, c
-        assert store.document(c.doc_id).text[c.start:c.end] == c.quote
+        assert store.document(c.doc_id).text[c.start : c.end] == c.quote
         shown = store.context(c.chunk_id)
         assert shown.start <= c.start and c.end <= shown.end
     html = ui.sources_html(answer, store, turn=1)

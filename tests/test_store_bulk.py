@@ -16,25 +16,49 @@ import time
 from pathlib import Path
 
 import pytest
-
-from qa.text.chunking import chunk_document
-from qa.text.corpus import make_document
-from qa.store.build import load_or_build_store, open_store
-
 from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
-pytestmark = pytest.mark.slow  # 1,000 articles added, killed and resumed: 14 s on a quiet machine, minutes on a busy one
+from qa.store.build import load_or_build_store, open_store
+from qa.text.chunking import chunk_document
+from qa.text.corpus import make_document
+
+pytestmark = (
+    pytest.mark.slow
+)  # 1,000 articles added, killed and resumed: 14 s on a quiet machine, minutes on a busy one
 
 N = 1000
-WORDS = ("grid solar council harbour rail budget school river bridge clinic market museum tram "
-         "library station park tower factory vote ferry").split()
+WORDS = [
+    "grid",
+    "solar",
+    "council",
+    "harbour",
+    "rail",
+    "budget",
+    "school",
+    "river",
+    "bridge",
+    "clinic",
+    "market",
+    "museum",
+    "tram",
+    "library",
+    "station",
+    "park",
+    "tower",
+    "factory",
+    "vote",
+    "ferry",
+]
 
 
 def synthetic(n: int) -> str:
     """A small made-up article: a title and 2–4 sentences of random words and numbers."""
     rng = random.Random(n)
-    sentences = [f"The {rng.choice(WORDS)} {rng.choice(WORDS)} project number {n} reached {rng.randint(2, 999)} "
-                 f"{rng.choice(WORDS)} units in week {rng.randint(1, 52)}." for _ in range(rng.randint(2, 4))]
+    sentences = [
+        f"The {rng.choice(WORDS)} {rng.choice(WORDS)} project number {n} reached {rng.randint(2, 999)} "
+        f"{rng.choice(WORDS)} units in week {rng.randint(1, 52)}."
+        for _ in range(rng.randint(2, 4))
+    ]
     return f"Synthetic report {n}\n\n" + " ".join(sentences) + "\n"
 
 
@@ -50,11 +74,21 @@ def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path
     for i in range(N):
         path = folder / f"a{i:04d}.txt"
         path.write_text(synthetic(i), encoding="utf-8")
-        expected[f"upload_{path.stem}"] = len(chunk_document(make_document("x", synthetic(i)),
-                                                             cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": uri,
-           "QA_EMBED_MODEL": "test-hash", "QA_SEEDS_DIR": str(tmp_path / "seeds"),
-           "QA_UPLOADS_DIR": str(tmp_path / "uploads"), "QA_INDEX_DIR": str(tmp_path / "index")}
+        expected[f"upload_{path.stem}"] = len(
+            chunk_document(
+                make_document("x", synthetic(i)), cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences
+            )
+        )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "QA_STORE": "postgres",
+        "QA_STORE_URI": uri,
+        "QA_EMBED_MODEL": "test-hash",
+        "QA_SEEDS_DIR": str(tmp_path / "seeds"),
+        "QA_UPLOADS_DIR": str(tmp_path / "uploads"),
+        "QA_INDEX_DIR": str(tmp_path / "index"),
+    }
     command = [sys.executable, "-m", "qa.cli", "index", "--add", str(folder)]
     writer = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     watcher, deadline = open_store(cfg), time.monotonic() + 120
@@ -83,6 +117,8 @@ def test_a_killed_bulk_ingestion_of_1000_articles_resumes_exactly(tmp_path: Path
     assert uploaded == expected  # every article, each with all its chunks: none lost
     assert set(counts) == store.document_ids()
     # the lexical bookkeeping is whole too: every term's document frequency counts its postings
-    wrong = store.conn.execute("SELECT count(*) FROM (SELECT term, count(*) AS n FROM qa_postings GROUP BY term) p "
-                               "FULL JOIN qa_terms USING (term) WHERE n IS DISTINCT FROM df").fetchone()[0]
+    wrong = store.conn.execute(
+        "SELECT count(*) FROM (SELECT term, count(*) AS n FROM qa_postings GROUP BY term) p "
+        "FULL JOIN qa_terms USING (term) WHERE n IS DISTINCT FROM df"
+    ).fetchone()[0]
     assert wrong == 0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config
 
 from qa.answering.retrieve import Retriever
 from qa.store.base import StoreError
@@ -23,15 +24,15 @@ from qa.store.embedding import add_article
 from qa.store.ingest import ingest
 from qa.text.corpus import DuplicateError, corpus_dirs, corpus_hashes, make_document
 
-from conftest import ARTICLE_DE, ROOT, HashEmbedder, copy_seeds, tmp_config
-
 STORES = ["faiss", "postgres"]
 
 
 def article(n: int) -> str:
-    return (f"Report number {n} from Lindenau\n\n"
-            f"The Lindenau works opened plant {n} with {n * 7} modules on day {n}. "
-            f"Director Hanna Vogt said plant {n} supplies {n * 13} homes.\n")
+    return (
+        f"Report number {n} from Lindenau\n\n"
+        f"The Lindenau works opened plant {n} with {n * 7} modules on day {n}. "
+        f"Director Hanna Vogt said plant {n} supplies {n * 13} homes.\n"
+    )
 
 
 @pytest.fixture
@@ -160,8 +161,9 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
     for i in range(n):
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
     base_docs = len(store.document_ids())
-    script = WRITER.format(root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind,
-                           uri=cfg.store.uri, folder=str(folder))
+    script = WRITER.format(
+        root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind, uri=cfg.store.uri, folder=str(folder)
+    )
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:

@@ -7,12 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from conftest import tmp_config
 
 from qa.measure.bench_store import format_table, run, synthetic_corpus
 from qa.store.base import base_manifest
 from qa.store.postgres import PostgresStore, ivfflat_lists, ivfflat_probes
-
-from conftest import tmp_config
 
 DIM = 16
 
@@ -21,8 +20,9 @@ def items(syn, docs):
     by_doc: dict = {}
     for i, c in enumerate(syn.chunks):
         by_doc.setdefault(c.doc_id, []).append(i)
-    return [(d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [], syn.vectors[:0], None)
-            for d in docs]
+    return [
+        (d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [], syn.vectors[:0], None) for d in docs
+    ]
 
 
 def new_store(tmp_path: Path, uri: str, **thresholds) -> PostgresStore:
@@ -41,8 +41,12 @@ def test_a_bulk_load_over_ivfflat_above_gets_ivfflat_and_every_reader_probes_it(
     assert store.dense_index() == f"ivfflat (lists {lists}, probes {ivfflat_probes(lists)})"
     reader = PostgresStore(uri)  # a new connection sets the probes from the index
     assert reader.conn.execute("SHOW ivfflat.probes").fetchone()[0] == str(ivfflat_probes(lists))
-    plan = "\n".join(r[0] for r in reader.conn.execute(
-        "EXPLAIN SELECT pos FROM qa_chunks ORDER BY embedding <#> %s::vector LIMIT 5", (syn.vectors[0],)))
+    plan = "\n".join(
+        r[0]
+        for r in reader.conn.execute(
+            "EXPLAIN SELECT pos FROM qa_chunks ORDER BY embedding <#> %s::vector LIMIT 5", (syn.vectors[0],)
+        )
+    )
     assert "qa_chunks_ivfflat" in plan
     for i in (0, 500, 999):  # a stored vector finds itself
         assert reader.dense_search(syn.vectors[i], 5)[0][0] == i

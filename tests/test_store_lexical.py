@@ -9,14 +9,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import HashEmbedder, copy_seeds, tmp_config
 
 from qa.store.base import StoreError
 from qa.store.build import load_or_build_store
 from qa.store.lexical import LexicalIndex
-from qa.text.lexical import doc_tokens
 from qa.store.postgres import TOP_POSTINGS, PostgresStore
-
-from conftest import HashEmbedder, copy_seeds, tmp_config
+from qa.text.lexical import doc_tokens
 
 
 @pytest.fixture
@@ -44,8 +43,11 @@ def test_scores_and_order_equal_bm25s_on_the_seed_corpus(seed_store):
 def _same_up_to_ties(got, want, tol: float = 1e-4) -> bool:
     """Same rows and scores; rows whose bm25s (float32) scores tie within `tol` in any order."""
     scores = dict(want)
-    return len(got) == len(want) and all(r in scores and abs(s - scores[r]) < tol for r, s in got) and \
-        all(abs(a - b) < tol for (_, a), (_, b) in zip(got, sorted(want, key=lambda h: -h[1])))
+    return (
+        len(got) == len(want)
+        and all(r in scores and abs(s - scores[r]) < tol for r, s in got)
+        and all(abs(a - b) < tol for (_, a), (_, b) in zip(got, sorted(want, key=lambda h: -h[1])))
+    )
 
 
 def test_a_term_with_more_postings_than_top_postings_is_read_only_that_far(seed_store):
@@ -81,8 +83,12 @@ def test_a_bulk_load_indexes_its_postings_after_loading_them_and_ranks_as_bm25s(
     by_doc: dict = {}
     for i, c in enumerate(syn.chunks):
         by_doc.setdefault(c.doc_id, []).append(i)
-    store.add_documents([(d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [],
-                          syn.vectors[:0], None) for d in syn.docs])
+    store.add_documents(
+        [
+            (d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [], syn.vectors[:0], None)
+            for d in syn.docs
+        ]
+    )
     indexes = {r[0] for r in store.conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'qa_postings'")}
     assert indexes == {"qa_postings_pkey", "qa_postings_impact"}
     exact = LexicalIndex([c.text for c in syn.chunks])

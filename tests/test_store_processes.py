@@ -12,11 +12,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
 from qa.store.build import load_or_build_store, open_store
-
-from conftest import ROOT, HashEmbedder, copy_seeds, tmp_config
 
 READER = """
 import json, sys, time
@@ -47,16 +45,26 @@ while True:
 
 
 def article(n: int) -> str:
-    return (f"Lindenau plant report {n}\n\n"
-            f"The Lindenau works opened plant {n} with {n * 7} modules. " * 3
-            + f"\n\nDirector Hanna Vogt said plant {n} supplies {n * 13} homes.\n")
+    return (
+        f"Lindenau plant report {n}\n\n"
+        f"The Lindenau works opened plant {n} with {n * 7} modules. "
+        * 3
+        + f"\n\nDirector Hanna Vogt said plant {n} supplies {n * 13} homes.\n"
+    )
 
 
 def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     copy_seeds(tmp_path / "seeds")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QA_STORE": "postgres", "QA_STORE_URI": pg_database(),
-           "QA_EMBED_MODEL": "test-hash", "QA_SEEDS_DIR": str(tmp_path / "seeds"),
-           "QA_UPLOADS_DIR": str(tmp_path / "uploads"), "QA_INDEX_DIR": str(tmp_path / "index")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "QA_STORE": "postgres",
+        "QA_STORE_URI": pg_database(),
+        "QA_EMBED_MODEL": "test-hash",
+        "QA_SEEDS_DIR": str(tmp_path / "seeds"),
+        "QA_UPLOADS_DIR": str(tmp_path / "uploads"),
+        "QA_INDEX_DIR": str(tmp_path / "index"),
+    }
     cfg = tmp_config(tmp_path, store__engine="postgres", store__uri=env["QA_STORE_URI"], embedder__model="test-hash")
     load_or_build_store(cfg, HashEmbedder(), log=lambda _: None)
     before = open_store(cfg).document_ids()
@@ -65,11 +73,22 @@ def test_a_reader_sees_whole_adds_only(tmp_path: Path, pg_database):
     for i in range(12):
         (folder / f"plant_{i:02d}.txt").write_text(article(i + 1), encoding="utf-8")
     stop = tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(READER), str(stop)], env=env,
-                              stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(READER), str(stop)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     first = reader.stdout.readline()  # the reader is retrieving before the writer starts
-    writer = subprocess.run([sys.executable, "-m", "qa.cli", "index", "--add", str(folder)], env=env,
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    writer = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "--add", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     stop.touch()
     out, _ = reader.communicate(timeout=120)
     assert writer.returncode == 0, writer.stderr[-2000:]

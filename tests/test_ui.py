@@ -17,26 +17,31 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import running_app, wait_ready
 
 import ui
 from qa.answering.assistant import Assistant
-from qa.text.chunking import chunk_document
 from qa.config import load_config
-from qa.text.corpus import decode, make_document
 from qa.store.faiss_index import Index
 from qa.store.faiss_store import FaissStore
+from qa.text.chunking import chunk_document
+from qa.text.corpus import decode, make_document
 from qa.types import Answer, Citation, Passage
-from conftest import running_app, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 HOSTILE = (
     "<script>alert('title')</script> Board news from Hostile Corp\n"
@@ -61,23 +66,42 @@ def cite_sentence(index: FaissStore, doc_id: str, sentence: str, n: int = 1) -> 
     start = doc.text.index(sentence)
     end = start + len(sentence)
     chunk = next(c for c in index.index.chunks if c.doc_id == doc_id and c.start <= start and end <= c.end)
-    citation = Citation(n=n, doc_id=doc_id, chunk_id=chunk.id, quote=doc.text[start:end], lang=doc.lang,
-                        start=start, end=end, title=doc.title, support=0.8)
+    citation = Citation(
+        n=n,
+        doc_id=doc_id,
+        chunk_id=chunk.id,
+        quote=doc.text[start:end],
+        lang=doc.lang,
+        start=start,
+        end=end,
+        title=doc.title,
+        support=0.8,
+    )
     return citation, Passage(chunk, 0.5, 0.6)
 
 
 def test_hostile_article_is_rendered_as_text():
     index = tiny_index({"upload_hostile": HOSTILE})
-    citation, passage = cite_sentence(index, "upload_hostile", "The board of Hostile Corp approved the merger on Monday.")
+    citation, passage = cite_sentence(
+        index, "upload_hostile", "The board of Hostile Corp approved the merger on Monday."
+    )
     others = [Passage(c, 0.1, 0.2) for c in index.index.chunks if c.id != passage.chunk.id]
-    answer = Answer("Who approved the merger? <script>x()</script>",
-                    "The board approved it <img src=y onerror=alert(2)> [1].",
-                    [citation], [passage] + others, False, "en",
-                    {"total": 1.0, "retrieve": 0.1, "generate": 0.8, "verify": 0.1},
-                    ["removed “<script>bad()</script>”: no citation"])
-    rendered = ui.sources_html(answer, index, turn=1) + ui.answer_html(answer, 1, index.documents()) + \
-        ui.panel_html([{"question": answer.question, "html": ui.sources_html(answer, index, 1)}]) + \
-        ui.articles_html(index.documents())
+    answer = Answer(
+        "Who approved the merger? <script>x()</script>",
+        "The board approved it <img src=y onerror=alert(2)> [1].",
+        [citation],
+        [passage] + others,
+        False,
+        "en",
+        {"total": 1.0, "retrieve": 0.1, "generate": 0.8, "verify": 0.1},
+        ["removed “<script>bad()</script>”: no citation"],
+    )
+    rendered = (
+        ui.sources_html(answer, index, turn=1)
+        + ui.answer_html(answer, 1, index.documents())
+        + ui.panel_html([{"question": answer.question, "html": ui.sources_html(answer, index, 1)}])
+        + ui.articles_html(index.documents())
+    )
     assert "<script" not in rendered.lower()
     assert "<img" not in rendered.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
@@ -109,9 +133,20 @@ def test_passage_highlight_uses_absolute_offsets():
 
 
 def test_abstention_is_a_notice_listing_the_articles_searched():
-    index = tiny_index({"upload_hostile": HOSTILE, "other": "Ein ganz anderer Artikel über Wetter\n\nMorgen regnet es in Berlin den ganzen Tag."})
-    answer = Answer("Wer gewann?", "Die Artikel enthalten keine Antwort auf diese Frage.", [],
-                    [Passage(index.index.chunks[0], 0.1, 0.1)], True, "de")
+    index = tiny_index(
+        {
+            "upload_hostile": HOSTILE,
+            "other": "Ein ganz anderer Artikel über Wetter\n\nMorgen regnet es in Berlin den ganzen Tag.",
+        }
+    )
+    answer = Answer(
+        "Wer gewann?",
+        "Die Artikel enthalten keine Antwort auf diese Frage.",
+        [],
+        [Passage(index.index.chunks[0], 0.1, 0.1)],
+        True,
+        "de",
+    )
     html = ui.answer_html(answer, 1, index.documents())
     assert 'class="qa-abstain"' in html and "Keine Antwort in den Artikeln" in html
     assert "Durchsucht wurden 2 Artikel" in html
@@ -127,7 +162,9 @@ def test_streamed_text_and_user_text_are_escaped_and_direction_auto():
 
 def test_history_json_is_validated():
     assert ui.parse_history('[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]') == [
-        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "yo"},
+    ]
     assert ui.parse_history("") == []
     for bad in ("{", '{"role": "user"}', '[{"role": "system", "content": "x"}]', '[{"role": "user"}]'):
         with pytest.raises(ValueError):
@@ -135,15 +172,18 @@ def test_history_json_is_validated():
 
 
 # -- unit: upload validation (fails before any model or index is touched) ---------------------
-@pytest.mark.parametrize("name,data,expected", [
-    ("empty.txt", b"", "empty"),
-    ("blank.md", b"   \n\n  ", "empty"),
-    ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary"),
-    ("huge.txt", b"a" * 2_000_001, "the limit is 2,000,000 bytes (2 MB) for .txt and .md files"),
-    ("paper.pdf", b"%PDF-1.4 some text that is long enough", "paper.pdf is not a readable PDF"),
-    ("paper.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "only .txt, .md, .html, .htm, .pdf, .docx"),
-    ("short.txt", b"too short", "too little text"),
-])
+@pytest.mark.parametrize(
+    "name,data,expected",
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"   \n\n  ", "empty"),
+        ("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10, "binary"),
+        ("huge.txt", b"a" * 2_000_001, "the limit is 2,000,000 bytes (2 MB) for .txt and .md files"),
+        ("paper.pdf", b"%PDF-1.4 some text that is long enough", "paper.pdf is not a readable PDF"),
+        ("paper.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "only .txt, .md, .html, .htm, .pdf, .docx"),
+        ("short.txt", b"too short", "too little text"),
+    ],
+)
 def test_bad_uploads_are_refused_and_change_nothing(tmp_path, name, data, expected):
     cfg = load_config(uploads_dir=tmp_path / "uploads", index_dir=tmp_path / "index")
     assistant = Assistant(cfg)
@@ -211,8 +251,11 @@ def test_browser_question_shows_answer_with_linked_highlighted_source(server, tm
                 # load in ~6 s, so it may also arrive after them and be answered: either reply, never none)
                 box.fill("Why did John Schulman leave OpenAI?")
                 page.locator("#qa-ask").click()
-                page.wait_for_function("() => document.querySelector('#qa-chat .qa-notice') || "
-                                       "document.body.innerText.includes('Answered in')", timeout=300_000)
+                page.wait_for_function(
+                    "() => document.querySelector('#qa-chat .qa-notice') || "
+                    "document.body.innerText.includes('Answered in')",
+                    timeout=300_000,
+                )
                 notices = page.locator("#qa-chat .qa-notice")
                 if notices.count():
                     expect(notices.last).to_contain_text("still loading")
@@ -274,7 +317,8 @@ def test_api_upload_then_ask_cites_the_new_article(client, tmp_path):
         "Zorblax Robotics, a maker of warehouse robots, was founded in 2019 in Tallinn by the engineer "
         "Kaia Tamm. The company now employs 240 people.\n\n"
         "Tamm said the new factory in Tartu will build 5,000 robots a year from 2026.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     added = client.predict(handle_file(str(article)), api_name="/upload")
     assert "error" not in added, added
     doc_id = added["doc_id"]

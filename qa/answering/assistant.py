@@ -11,8 +11,8 @@ answered part by part (qa.answering.pipeline) and the answers joined (qa.answeri
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 from qa.answering import checks
 from qa.answering.evidence import gather
@@ -87,8 +87,10 @@ class Assistant:
             except BaseException as err:  # re-raised in the caller's thread
                 errors.append(err)
 
-        threads = [threading.Thread(target=run, args=(job,), daemon=True, name=f"warm-up-{i}")
-                   for i, job in enumerate((prime, preload))]
+        threads = [
+            threading.Thread(target=run, args=(job,), daemon=True, name=f"warm-up-{i}")
+            for i, job in enumerate((prime, preload))
+        ]
         for thread in threads:
             thread.start()
         run(lambda: self.store)
@@ -114,8 +116,9 @@ class Assistant:
         """Retrieve, then choose what the generator is given, for a reader of `lang` (default:
         the question's language)."""
         found = self.retrieve(question, history)
-        return gather(self.store, found, self.cfg.evidence, self.cfg.retrieval.duplicate_cosine,
-                      lang or detect(question))
+        return gather(
+            self.store, found, self.cfg.evidence, self.cfg.retrieval.duplicate_cosine, lang or detect(question)
+        )
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[StreamEvent]:
         """Yield the sources as soon as they are found (SourcesFound), the answer text as it is
@@ -131,8 +134,12 @@ class Assistant:
         parts = split_question(question, lang) if self.cfg.draft.split_questions else [question]
         with timings.stage("retrieve"):
             # a later part ("… and how much did they pay for it?") is searched together with the whole question
-            founds = [self.select_evidence(part, history if i == 0 else history + [{"role": "user", "content": question}],
-                                           lang) for i, part in enumerate(parts)]
+            founds = [
+                self.select_evidence(
+                    part, history if i == 0 else history + [{"role": "user", "content": question}], lang
+                )
+                for i, part in enumerate(parts)
+            ]
         minimum = self.cfg.retrieval.min_relevance
         shown = {p.chunk.id: p for f in founds for p in (f.given if f.relevance >= minimum else f.retrieved)}
         yield SourcesFound(list(shown.values()))

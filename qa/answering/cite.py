@@ -24,8 +24,14 @@ class Cited:
     removed: list[Removal]
 
 
-def assemble(verdicts: list[Verdict], passages: list[Passage], docs: dict[str, Document], question: str,
-             lang: str, checked: bool = True) -> Cited:
+def assemble(
+    verdicts: list[Verdict],
+    passages: list[Passage],
+    docs: dict[str, Document],
+    question: str,
+    lang: str,
+    checked: bool = True,
+) -> Cited:
     """The answer text of the verdicts (without the removed sentences when `checked`), its
     citations renumbered by first use, and notes on what was removed or repaired."""
     numbering: dict[int, int] = {}
@@ -51,9 +57,17 @@ def assemble(verdicts: list[Verdict], passages: list[Passage], docs: dict[str, D
 def _citation(n: int, p: Passage, docs: dict[str, Document], v: Verdict, question: str) -> Citation:
     start, end = quote_span(p, v.claim.text, question)
     doc = docs.get(p.chunk.doc_id)
-    return Citation(n=n, doc_id=p.chunk.doc_id, chunk_id=p.chunk.id, quote=doc.text[start:end] if doc else p.chunk.text,
-                    lang=p.chunk.lang, start=start, end=end, title=doc.title if doc else "",
-                    support=round(v.support, 4))
+    return Citation(
+        n=n,
+        doc_id=p.chunk.doc_id,
+        chunk_id=p.chunk.id,
+        quote=doc.text[start:end] if doc else p.chunk.text,
+        lang=p.chunk.lang,
+        start=start,
+        end=end,
+        title=doc.title if doc else "",
+        support=round(v.support, 4),
+    )
 
 
 def quote_span(passage: Passage, claim_text: str, question: str) -> tuple[int, int]:
@@ -69,7 +83,8 @@ def quote_span(passage: Passage, claim_text: str, question: str) -> tuple[int, i
     for s, e in sentences:
         text = passage.chunk.text[s - offset : e - offset]
         score = len(want & set(tokenize(text))) + 3 * sum(
-            any(numbers.same(v, w) for w in numbers.extract(text, words=False)) for v in want_numbers)
+            any(numbers.same(v, w) for w in numbers.extract(text, words=False)) for v in want_numbers
+        )
         if score > best_score:
             best, best_score = (s, e), score
     return best if best else (passage.chunk.start, passage.chunk.end)

@@ -35,12 +35,14 @@ class Claim:
 # A citation marker written where the answer's content belongs: "… targeted [1] and [2].",
 # "the number is [1].". Grammar words only: a marker joined to another by a conjunction, or
 # right after a word that cannot end a statement.
-_CONJOINED = re.compile(r"[\]】]\s*(?:and|or|und|oder|sowie|和|与|及|或|و|أو)\s*[\[【]\s*(?:\d|passage|source)",
-                        re.IGNORECASE)
+_CONJOINED = re.compile(
+    r"[\]】]\s*(?:and|or|und|oder|sowie|和|与|及|或|و|أو)\s*[\[【]\s*(?:\d|passage|source)", re.IGNORECASE
+)
 _DANGLING = re.compile(
     r"(?:^|[\s(])(?:is|are|was|were|be|the|a|an|of|to|at|by|from|in|as|with|for|ist|sind|war|waren|"
     r"der|die|das|den|dem|ein|eine|einen|von|zu|bei|nach|für|mit|als|是|为|在|于|到|的|هو|هي|في|إلى|من|مع|ب)\s*$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def marker_as_content(piece: str) -> bool:
@@ -48,7 +50,7 @@ def marker_as_content(piece: str) -> bool:
     if _CONJOINED.search(piece):
         return True
     for m in MARKER.finditer(piece):
-        before, rest = piece[: m.start()].rstrip(), piece[m.end():].strip()
+        before, rest = piece[: m.start()].rstrip(), piece[m.end() :].strip()
         ends = not rest or re.match(r"^[.!?。！？؟,，]", rest)
         if ends and (_DANGLING.search(before) or before.endswith((":", "：", "-", "–"))):
             return True
@@ -70,8 +72,11 @@ def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
         if not re.search(r"\w", text):  # a marker-only fragment belongs to the sentence before
             if claims:
                 last = claims[-1]
-                claims[-1] = Claim(last.text, last.cited + tuple(n for n in cited if n not in last.cited),
-                                   marker_as_content=last.marker_as_content)
+                claims[-1] = Claim(
+                    last.text,
+                    last.cited + tuple(n for n in cited if n not in last.cited),
+                    marker_as_content=last.marker_as_content,
+                )
             continue
         claims.append(Claim(text=text, cited=tuple(cited), marker_as_content=marker_as_content(piece)))
     return claims
@@ -79,8 +84,9 @@ def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
 
 # A clause ends at a comma or semicolon followed by a space (a decimal comma has none) or at a
 # full-width/Arabic one; a conjunction opening the next clause is dropped with the break.
-_CLAUSE_BREAK = re.compile(r"(?:[,;]\s+|[，；、]|[،؛]\s*)(?:(?:and|but|und|aber|sowie|而且|并且|而|但|و)\s+)?",
-                           re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(
+    r"(?:[,;]\s+|[，；、]|[،؛]\s*)(?:(?:and|but|und|aber|sowie|而且|并且|而|但|و)\s+)?", re.IGNORECASE
+)
 _END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
 
 

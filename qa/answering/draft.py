@@ -9,7 +9,7 @@ own (a one-sentence translation kept the facts where the rewrite left German wor
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from qa.answering import refusal
 from qa.answering.prompts import rewrite_request, translation_request

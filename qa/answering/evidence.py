@@ -30,8 +30,14 @@ from qa.text.lang import distance
 from qa.types import Chunk, Document, Evidence, Passage
 
 
-def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray], settings: EvidenceSettings,
-           duplicate_cosine: float, lang: str | None = None) -> list[Passage]:
+def select(
+    store: Store,
+    passages: list[Passage],
+    query_vectors: list[np.ndarray],
+    settings: EvidenceSettings,
+    duplicate_cosine: float,
+    lang: str | None = None,
+) -> list[Passage]:
     """The evidence sentences for a question: best first, at most `settings.sentences`, within
     `settings.budget` weighted characters (the best one always), no two saying the same thing
     (cosine ≥ `duplicate_cosine` across articles). A sentence whose cosine is more than
@@ -49,11 +55,18 @@ def select(store: Store, passages: list[Passage], query_vectors: list[np.ndarray
         floor = float(scores.max()) - settings.margin if settings.margin is not None else -np.inf
         open_ = [int(j) for j in np.argsort(-scores, kind="stable") if scores[j] >= floor]
         chosen = _choose(units, open_, scores, vectors, settings, duplicate_cosine, lang)
-        docs = ({d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)}
-                if settings.context else {})
+        docs = (
+            {d: store.document(d) for d in dict.fromkeys(units[j].doc_id for j in chosen)} if settings.context else {}
+        )
     picked = set(chosen)
-    return [Passage(chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if settings.context else units[j],
-                    score=float(scores[j]), dense=float(scores[j])) for j in chosen]
+    return [
+        Passage(
+            chunk=with_context(units, j, picked, docs.get(units[j].doc_id)) if settings.context else units[j],
+            score=float(scores[j]),
+            dense=float(scores[j]),
+        )
+        for j in chosen
+    ]
 
 
 def gather(store: Store, found: Found, settings: EvidenceSettings, duplicate_cosine: float, lang: str) -> Evidence:
@@ -71,8 +84,15 @@ def gather(store: Store, found: Found, settings: EvidenceSettings, duplicate_cos
     return Evidence(found.passages, given, best[0] if best else None, found.relevance)
 
 
-def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: np.ndarray,
-            settings: EvidenceSettings, duplicate_cosine: float, lang: str | None) -> list[int]:
+def _choose(
+    units: list[Chunk],
+    open_: list[int],
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    settings: EvidenceSettings,
+    duplicate_cosine: float,
+    lang: str | None,
+) -> list[int]:
     """Positions of the chosen sentences, in the order chosen.
 
     A translation in another article (cosine ≥ `duplicate_cosine`) is not given twice. When it
@@ -89,12 +109,21 @@ def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: n
         j = _next(open_, scores, vectors, chosen, settings.redundancy)
         open_.remove(j)
         size = weight(units[j].text)
-        twin = next((k for k in chosen if units[k].doc_id != units[j].doc_id
-                     and float(vectors[j] @ vectors[k]) >= duplicate_cosine), None)
+        twin = next(
+            (
+                k
+                for k in chosen
+                if units[k].doc_id != units[j].doc_id and float(vectors[j] @ vectors[k]) >= duplicate_cosine
+            ),
+            None,
+        )
         if twin is not None:
             swapped = used - weight(units[twin].text) + size
-            if lang and distance(units[j].lang, lang) < distance(units[twin].lang, lang) \
-                    and not (swapped > budget > 0 and len(chosen) > 1):
+            if (
+                lang
+                and distance(units[j].lang, lang) < distance(units[twin].lang, lang)
+                and not (swapped > budget > 0 and len(chosen) > 1)
+            ):
                 chosen[chosen.index(twin)], used = j, swapped
             continue
         if chosen and (used + size > budget > 0):
@@ -104,8 +133,7 @@ def _choose(units: list[Chunk], open_: list[int], scores: np.ndarray, vectors: n
     return chosen
 
 
-def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int],
-          redundancy: float) -> int:
+def _next(open_: list[int], scores: np.ndarray, vectors: np.ndarray, chosen: list[int], redundancy: float) -> int:
     """The next candidate: the best-scoring one, or with `redundancy` the best after a penalty
     for resembling a sentence already chosen."""
     if not redundancy or not chosen:
@@ -122,6 +150,8 @@ def with_context(units: list[Chunk], j: int, picked: set[int], doc: Document | N
     sentence's id, so the citation names the sentence."""
     unit = units[j]
     prev = units[j - 1] if j > 0 and j - 1 not in picked else None
-    if prev is None or prev.doc_id != unit.doc_id or doc is None or doc.text[prev.end:unit.start].count("\n") > 0:
+    if prev is None or prev.doc_id != unit.doc_id or doc is None or doc.text[prev.end : unit.start].count("\n") > 0:
         return unit
-    return replace(unit, start=prev.start, text=doc.text[prev.start:unit.end], sentences=prev.sentences + unit.sentences)
+    return replace(
+        unit, start=prev.start, text=doc.text[prev.start : unit.end], sentences=prev.sentences + unit.sentences
+    )

@@ -17,8 +17,9 @@ def clean_question(question) -> str:
     cleaned = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in question)
     cleaned = re.sub(r"\s+", " ", cleaned).strip()
     if not cleaned:
-        raise ValueError("the question is empty" if not question.strip() else
-                         "the question contains only control characters")
+        raise ValueError(
+            "the question is empty" if not question.strip() else "the question contains only control characters"
+        )
     if not any(ch.isalnum() for ch in cleaned):
         raise ValueError("the question has no words in it (only symbols or emoji); please ask in words")
     return cleaned
@@ -32,8 +33,11 @@ def clean_history(history) -> list[dict]:
         raise ValueError("history must be a list of {'role': ..., 'content': ...} turns")
     turns = []
     for turn in history:
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant") \
-                or not isinstance(turn.get("content"), str):
+        if (
+            not isinstance(turn, dict)
+            or turn.get("role") not in ("user", "assistant")
+            or not isinstance(turn.get("content"), str)
+        ):
             raise ValueError("each history turn must be {'role': 'user' or 'assistant', 'content': text}")
         turns.append({"role": turn["role"], "content": turn["content"]})
     return turns

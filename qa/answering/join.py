@@ -19,8 +19,17 @@ def join_answers(question: str, lang: str, parts: list[str], answers: list[Answe
     sources = list({p.chunk.id: p for a in answers for p in a.sources}.values())
     if not answered:
         first = answers[0]
-        return Answer(question, first.text, [], sources, True, lang, notes=notes, removed=removed,
-                      abstain_reason=first.abstain_reason)
+        return Answer(
+            question,
+            first.text,
+            [],
+            sources,
+            True,
+            lang,
+            notes=notes,
+            removed=removed,
+            abstain_reason=first.abstain_reason,
+        )
     numbering: dict[tuple, int] = {}
     citations: list[Citation] = []
     texts = []
@@ -35,6 +44,15 @@ def join_answers(question: str, lang: str, parts: list[str], answers: list[Answe
                 numbering[key] = len(numbering) + 1
                 citations.append(replace(c, n=numbering[key]))
             local[c.n] = numbering[key]
-        texts.append(renumber(a.text, lambda n: local.get(n, n)))
-    return Answer(question, joiner(lang).join(texts), citations, sources, False, lang, notes=notes, removed=removed,
-                  from_evidence=any(a.from_evidence for a in answered))
+        texts.append(renumber(a.text, lambda n, local=local: local.get(n, n)))
+    return Answer(
+        question,
+        joiner(lang).join(texts),
+        citations,
+        sources,
+        False,
+        lang,
+        notes=notes,
+        removed=removed,
+        from_evidence=any(a.from_evidence for a in answered),
+    )

@@ -9,8 +9,8 @@ holds no state between questions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 from qa.answering import draft as drafting
 from qa.answering import fallback, refusal
@@ -33,13 +33,18 @@ class Pipeline:
         self.cfg, self.store, self.embedder = cfg, store, embedder
         self.drafter = Drafter(generator, cfg.draft)
 
-    def answer(self, question: str, lang: str, evidence: Evidence, history: list[dict],
-               timings: Timings) -> Iterator[TextDelta]:
+    def answer(
+        self, question: str, lang: str, evidence: Evidence, history: list[dict], timings: Timings
+    ) -> Iterator[TextDelta]:
         """Yield the draft as it is generated; return the checked Answer (timings are added to `timings`)."""
         if refusal.irrelevant(evidence, self.cfg.retrieval.min_relevance):
-            return refusal.refused(question, lang, Reason.NOT_RELEVANT, evidence.retrieved,
-                                   [f"nothing in the articles is close to the question "
-                                    f"(best match {evidence.relevance:.2f})"])
+            return refusal.refused(
+                question,
+                lang,
+                Reason.NOT_RELEVANT,
+                evidence.retrieved,
+                [f"nothing in the articles is close to the question (best match {evidence.relevance:.2f})"],
+            )
         messages = build_messages(question, evidence.given, lang, history)
         with timings.stage("generate"):  # the rewrite into the question's language included
             text = yield from self.drafter.stream(messages, timings)
@@ -48,8 +53,11 @@ class Pipeline:
                     text = self.drafter.in_language(text, messages, lang, question)
         with timings.stage("verify"):
             answer = self.checked(question, lang, text, evidence.given)
-        if answer.abstained and self.cfg.is_on("fallback") and fallback.applies(evidence.best,
-                                                                                self.cfg.checks.fallback_cosine):
+        if (
+            answer.abstained
+            and self.cfg.is_on("fallback")
+            and fallback.applies(evidence.best, self.cfg.checks.fallback_cosine)
+        ):
             with timings.stage("fallback"):
                 answer = self.from_evidence(question, lang, evidence.best, answer)
             answer = replace(answer, sources=fallback.shown_sources(evidence.given, evidence.best))
@@ -59,8 +67,9 @@ class Pipeline:
         """The draft checked against the units the model was given: its supported sentences,
         cited; or a refusal when the model refused or nothing supported remains."""
         if refusal.is_refusal(text):
-            return refusal.refused(question, lang, Reason.MODEL_REFUSED, given,
-                                   ["the model found no answer in the passages"])
+            return refusal.refused(
+                question, lang, Reason.MODEL_REFUSED, given, ["the model found no answer in the passages"]
+            )
         claims = parse(text, len(given), lang)
         docs = documents_of(self.store, (p.doc_id for p in given))
         on = self.cfg.checks.enabled
@@ -72,10 +81,17 @@ class Pipeline:
             verdicts = unchecked(claims)
         cited = assemble(verdicts, given, docs, question, lang, on)
         if not cited.text or (on and not cited.citations):
-            return refusal.refused(question, lang, Reason.NOTHING_SUPPORTED, given,
-                                   cited.notes + ["nothing supported by the passages remained"], cited.removed)
-        return Answer(question, cited.text, cited.citations, given, False, lang, notes=cited.notes,
-                      removed=cited.removed)
+            return refusal.refused(
+                question,
+                lang,
+                Reason.NOTHING_SUPPORTED,
+                given,
+                cited.notes + ["nothing supported by the passages remained"],
+                cited.removed,
+            )
+        return Answer(
+            question, cited.text, cited.citations, given, False, lang, notes=cited.notes, removed=cited.removed
+        )
 
     def from_evidence(self, question: str, lang: str, best: Passage, refused: Answer) -> Answer:
         """The best evidence sentence as the answer (translated when it is in another language),
@@ -86,5 +102,9 @@ class Pipeline:
         answer = self.checked(question, lang, f"{sentence} [1]", [best])
         if answer.abstained:
             return refused
-        return replace(answer, notes=refused.notes + ["answered from the best evidence sentence"] + answer.notes,
-                       removed=refused.removed + answer.removed, from_evidence=True)
+        return replace(
+            answer,
+            notes=refused.notes + ["answered from the best evidence sentence"] + answer.notes,
+            removed=refused.removed + answer.removed,
+            from_evidence=True,
+        )

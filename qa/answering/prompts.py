@@ -37,19 +37,24 @@ TRANSLATE_PROMPT = (
     "written, converting number words correctly (Milliarde = billion, Billion = trillion, "
     "亿 = hundred million, 万 = ten thousand). Write only the translation."
 )
-_TRANSLATE = {"en": "Translate into English:", "de": "Übersetze ins Deutsche:", "zh": "翻译成中文：",
-              "ar": "ترجم إلى العربية:"}
+_TRANSLATE = {
+    "en": "Translate into English:",
+    "de": "Übersetze ins Deutsche:",
+    "zh": "翻译成中文：",
+    "ar": "ترجم إلى العربية:",
+}
 
 
 def translation_request(sentence: str, lang: str) -> list[dict]:
     """Messages asking for one evidence sentence in the answer's language."""
     ask = _TRANSLATE.get(lang) or f"Translate into {language_name(lang)}:"
-    return [{"role": "system", "content": TRANSLATE_PROMPT},
-            {"role": "user", "content": f"{ask}\n{' '.join(sentence.split())}"}]
+    return [
+        {"role": "system", "content": TRANSLATE_PROMPT},
+        {"role": "user", "content": f"{ask}\n{' '.join(sentence.split())}"},
+    ]
 
 
-def build_messages(question: str, passages: list[Passage], lang: str,
-                   history: list[dict] | None = None) -> list[dict]:
+def build_messages(question: str, passages: list[Passage], lang: str, history: list[dict] | None = None) -> list[dict]:
     """Chat messages for one question. `passages` are the numbered evidence (sentences, or
     chunks in the `passages` configuration). `history` holds earlier turns as {"role", "content"}
     (the last two exchanges are kept, without their markers, to resolve follow-ups). The
@@ -61,11 +66,13 @@ def build_messages(question: str, passages: list[Passage], lang: str,
             content = remove_markers(str(turn["content"]))[:600]
             messages.append({"role": turn["role"], "content": content})
     blocks = "\n".join(f"[{i}] {' '.join(p.chunk.text.split())}" for i, p in enumerate(passages, 1))
-    messages.append({
-        "role": "user",
-        "content": f"Passages:\n{blocks}\n\nQuestion: {question}\n"
-                   f"Answer in {language_name(lang)}, with passage numbers like [1].",
-    })
+    messages.append(
+        {
+            "role": "user",
+            "content": f"Passages:\n{blocks}\n\nQuestion: {question}\n"
+            f"Answer in {language_name(lang)}, with passage numbers like [1].",
+        }
+    )
     return messages
 
 
@@ -74,5 +81,3 @@ def rewrite_request(messages: list[dict], answer: str, lang: str) -> list[dict]:
     conversation, so llama.cpp's prompt cache covers everything but these few tokens."""
     ask = _REWRITE.get(lang) or f"Write that answer in {language_name(lang)}, keeping the [n] numbers."
     return messages + [{"role": "assistant", "content": answer}, {"role": "user", "content": ask}]
-
-

@@ -40,11 +40,14 @@ NOT_FOUND = "NOT_FOUND"
 # A sentence that says the sources do not answer ("The articles do not say …", "… is not
 # found [1]") is a refusal, not a claim, even with a citation.
 _SAYS_NOTHING = re.compile(
-    r"\b(?:not (?:found|mentioned|stated|specified|given|provided)|(?:does|do|did) not (?:say|mention|state|specify|contain|provide)|"
+    r"\b(?:not (?:found|mentioned|stated|specified|given|provided)|"
+    r"(?:does|do|did) not (?:say|mention|state|specify|contain|provide)|"
     r"no (?:information|mention)|nicht (?:erwähnt|genannt|angegeben|bekannt|gefunden)|keine (?:Angaben|Informationen)|"
     r"(?:sagen|erwähnen|nennen|enthalten) (?:die Artikel|der Artikel|die Sätze) (?:nicht|nichts))\b"
-    r"|没有提到|未提及|没有提及|没有说明|未说明|没有信息|不得而知|لم (?:يذكر|تذكر|يتم ذكر)|لا (?:يذكر|تذكر|توجد معلومات)|غير مذكور",
-    re.IGNORECASE)
+    r"|没有提到|未提及|没有提及|没有说明|未说明|没有信息|不得而知"
+    r"|لم (?:يذكر|تذكر|يتم ذكر)|لا (?:يذكر|تذكر|توجد معلومات)|غير مذكور",
+    re.IGNORECASE,
+)
 
 
 def abstain_text(lang: str) -> str:
@@ -81,8 +84,15 @@ def irrelevant(evidence: Evidence, min_relevance: float) -> bool:
     return evidence.relevance < min_relevance or not evidence.retrieved
 
 
-def refused(question: str, lang: str, reason: Reason, sources: list[Passage], notes: list[str],
-            removed: list[Removal] | None = None) -> Answer:
+def refused(
+    question: str,
+    lang: str,
+    reason: Reason,
+    sources: list[Passage],
+    notes: list[str],
+    removed: list[Removal] | None = None,
+) -> Answer:
     """The answer that says the articles do not answer the question."""
-    return Answer(question, abstain_text(lang), [], sources, True, lang, notes=notes, removed=removed or [],
-                  abstain_reason=reason)
+    return Answer(
+        question, abstain_text(lang), [], sources, True, lang, notes=notes, removed=removed or [], abstain_reason=reason
+    )

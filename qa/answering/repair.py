@@ -25,7 +25,9 @@ _CURRENCY_WORD = {"en": " dollars", "de": " Dollar", "zh": "美元", "ar": " د�
 _MONTH_BEFORE = re.compile(
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
     r"januar|februar|märz|mai|juni|juli|oktober|dezember|يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|"
-    r"يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)[ ,]*$", re.IGNORECASE)
+    r"يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)[ ,]*$",
+    re.IGNORECASE,
+)
 _MONTH_AFTER_ZH = re.compile(r"^\s*年\s*(?=\d{1,2}\s*月)")
 
 
@@ -48,8 +50,7 @@ def _magnitudes_from_passages(text: str, every: list[float], question_numbers: l
             continue
         if any(numbers.same(value, v) for v in every + question_numbers):
             continue
-        candidates = {round(v, 6) for v in every
-                      if numbers.significant(v) == numbers.significant(value) and v >= 1000}
+        candidates = {round(v, 6) for v in every if numbers.significant(v) == numbers.significant(value) and v >= 1000}
         if len(candidates) == 1 and value >= 1000:
             text = text[:start] + numbers.render(candidates.pop(), lang) + text[end:]
     return text
@@ -60,7 +61,7 @@ def _in_own_scale_words(text: str, lang: str) -> str:
         rest = text[end:]
         currency = _CURRENCY.match(rest)
         if currency and lang in _CURRENCY_WORD:
-            rest = _CURRENCY_WORD[lang] + rest[currency.end():]
+            rest = _CURRENCY_WORD[lang] + rest[currency.end() :]
         text = text[:start] + numbers.render(value, lang) + rest
     return text
 
@@ -73,6 +74,6 @@ def without_invented_years(text: str, known: list[float], lang: str) -> str:
         before, after = text[:start], text[end:]
         if _MONTH_BEFORE.search(before):
             text = before.rstrip(" ,") + after
-        elif (zh := _MONTH_AFTER_ZH.match(after)):
-            text = before + after[zh.end():]
+        elif zh := _MONTH_AFTER_ZH.match(after):
+            text = before + after[zh.end() :]
     return text

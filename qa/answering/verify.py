@@ -18,8 +18,9 @@ from qa.answering.repair import repair_numbers
 from qa.types import Reason, Removal
 
 # Problems that sit in one word of a sentence: the rest of it may still be a right answer.
-_LOCAL_PROBLEMS = frozenset({Reason.NUMBER_NOT_IN_SOURCES, Reason.NUMBER_WITHOUT_ITS_NAME,
-                             Reason.NAME_NOT_IN_SOURCES, Reason.FOREIGN_WORDS})
+_LOCAL_PROBLEMS = frozenset(
+    {Reason.NUMBER_NOT_IN_SOURCES, Reason.NUMBER_WITHOUT_ITS_NAME, Reason.NAME_NOT_IN_SOURCES, Reason.FOREIGN_WORDS}
+)
 
 
 @dataclass(frozen=True)
@@ -86,4 +87,3 @@ def _run(subject: Subject, ctx: Context, run) -> Verdict:
             break
         state = outcome
     return Verdict(claim=subject.claim, cite=state.cite, support=support(subject.sims, state.cite), problem=problem)
-

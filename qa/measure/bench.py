@@ -47,8 +47,9 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from qa.answering.assistant import Assistant
 from qa.config import PROJECT_ROOT, Config, load_config
@@ -68,8 +69,12 @@ SCALE_CHUNKS = 100_000
 SCALE_CHUNKS_LARGE = 1_000_000
 
 
-def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks: int = SCALE_CHUNKS,
-              log: Callable[[str], None] | None = None) -> dict:
+def run_bench(
+    config_name: str = "default",
+    n_questions: int = 20,
+    scale_chunks: int = SCALE_CHUNKS,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Every measurement, as the dict written to the JSON report."""
     say = log or (lambda msg: print(f"[qa bench] {msg}", file=sys.stderr, flush=True))
     questions = select_questions(load_gold(GOLD_FILE), n_questions)
@@ -99,8 +104,12 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     index = load_or_build_store(cfg.with_(store__engine="faiss"), assistant.embedder).index
     scale = measure_scale(index, assistant.embedder, cfg, [q["question"] for q in questions], scale_chunks, say)
 
-    shared = {"cold_start_s": cold["cold_start_s"], "index_build_s": index_stats["index_build_s"],
-              "index_add_s": index_stats["index_add_s"], "peak_rss_mb": peak}
+    shared = {
+        "cold_start_s": cold["cold_start_s"],
+        "index_build_s": index_stats["index_build_s"],
+        "index_add_s": index_stats["index_add_s"],
+        "peak_rss_mb": peak,
+    }
     result: dict[str, Any] = {k: None for k in KEYS}
     result.update({k: v for k, v in default.items() if k != "details"}, **shared)
     result["naive"] = naive_result(naive, default, shared)
@@ -108,14 +117,18 @@ def run_bench(config_name: str = "default", n_questions: int = 20, scale_chunks:
     result["targets"] = check_targets(result)
     result["machine"] = machine(cfg, assistant.embedder, load_before)
     codes = {code, cold.get("code"), naive.get("code")}
-    result["details"] = dict(default["details"], config=config_name, code=code,
-                             code_changed_during_run=len(codes) > 1,
-                             question_ids=[q["id"] for q in questions],
-                             in_process_load_s=in_process_load_s,
-                             cold_start_child_peak_rss_mb=cold.get("peak_rss_mb"),
-                             cold_start_built_index=bool(cold.get("index_log")),
-                             peak_rss_after_scale_mb=peak_rss_mb(),
-                             **{k: v for k, v in index_stats.items() if k not in shared})
+    result["details"] = dict(
+        default["details"],
+        config=config_name,
+        code=code,
+        code_changed_during_run=len(codes) > 1,
+        question_ids=[q["id"] for q in questions],
+        in_process_load_s=in_process_load_s,
+        cold_start_child_peak_rss_mb=cold.get("peak_rss_mb"),
+        cold_start_built_index=bool(cold.get("index_log")),
+        peak_rss_after_scale_mb=peak_rss_mb(),
+        **{k: v for k, v in index_stats.items() if k not in shared},
+    )
     return rounded(result)
 
 
@@ -127,9 +140,12 @@ def naive_result(naive: dict, default: dict, shared: dict) -> dict:
     out.update({k: v for k, v in naive.items() if k in KEYS})
     out["ttft_ratio"] = ratio(naive["ttft_s_p50"], default["ttft_s_p50"])
     out["answer_ratio"] = ratio(naive["answer_s_p50"], default["answer_s_p50"])
-    out["details"] = dict(naive["details"], shared_with_default=["index_add_s", "index_build_s"],
-                          measured_in="a fresh process (cold start = spawn → warmed up there)",
-                          ratios="p50(naive) / p50(default), each over the questions it generated for")
+    out["details"] = dict(
+        naive["details"],
+        shared_with_default=["index_add_s", "index_build_s"],
+        measured_in="a fresh process (cold start = spawn → warmed up there)",
+        ratios="p50(naive) / p50(default), each over the questions it generated for",
+    )
     return out
 
 
@@ -137,8 +153,12 @@ def machine(cfg: Config, embedder, load_before: tuple[float, float, float]) -> d
     """What the numbers were measured on: cores, CPU and its bf16-relevant flags, Python, the
     embedder's runtime and dtype, and the load average before and after the run."""
     return {
-        "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-        "processor": cpu_name(), "threads": cfg.runtime.threads, "load_avg_before": list(load_before),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": cpu_name(),
+        "threads": cfg.runtime.threads,
+        "load_avg_before": list(load_before),
         "bf16_flags": sorted(cpu_flags() & {"avx512_bf16", "amx_bf16", "avx2", "avx512f"}),
         "embed_dtype": getattr(embedder, "dtype", None) or cfg.embedder.dtype or choose_dtype(cpu_flags()),
         "embed_runtime": getattr(embedder, "runtime", "torch"),
@@ -148,33 +168,71 @@ def machine(cfg: Config, embedder, load_before: tuple[float, float, float]) -> d
 
 # -- command line -------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
-                        help=f"where to write the results (default {DEFAULT_JSON.relative_to(PROJECT_ROOT)})")
-    parser.add_argument("--large", action="store_true",
-                        help=f"synthetic scale test with {SCALE_CHUNKS_LARGE:,} chunks instead of {SCALE_CHUNKS:,}")
-    parser.add_argument("--questions", type=int, default=20, metavar="N",
-                        help="number of gold questions, spread over the languages (default 20)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        metavar="PATH",
+        help=f"where to write the results (default {DEFAULT_JSON.relative_to(PROJECT_ROOT)})",
+    )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help=f"synthetic scale test with {SCALE_CHUNKS_LARGE:,} chunks instead of {SCALE_CHUNKS:,}",
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=20,
+        metavar="N",
+        help="number of gold questions, spread over the languages (default 20)",
+    )
     parser.add_argument("--config", default="default", help="configuration to measure (compared with 'naive')")
-    parser.add_argument("--scale-chunks", type=int, default=None, metavar="N",
-                        help="size of the synthetic scale corpus (overrides --large; small values for tests)")
-    parser.add_argument("--stores", action="store_true",
-                        help="only compare the FAISS and PostgreSQL stores at the scale size (qa.measure.bench_store)")
-    parser.add_argument("--store-uri", default=None, metavar="URI",
-                        help="with --stores: an existing PostgreSQL with pgvector (default: a private pgserver)")
-    parser.add_argument("--only", choices=("faiss", "postgres"), default=None,
-                        help="with --stores: measure one store only (FAISS's HNSW build took 741 s at 1M chunks here)")
-    parser.add_argument("--pg-dir", type=Path, default=None, metavar="DIR",
-                        help="with --stores: the private pgserver's data folder, kept after the run "
-                             "(default: a temporary one, removed)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="with --stores: if the PostgreSQL store already holds this synthetic corpus "
-                             "(same size and seed), measure it without loading it again")
+    parser.add_argument(
+        "--scale-chunks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="size of the synthetic scale corpus (overrides --large; small values for tests)",
+    )
+    parser.add_argument(
+        "--stores",
+        action="store_true",
+        help="only compare the FAISS and PostgreSQL stores at the scale size (qa.measure.bench_store)",
+    )
+    parser.add_argument(
+        "--store-uri",
+        default=None,
+        metavar="URI",
+        help="with --stores: an existing PostgreSQL with pgvector (default: a private pgserver)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("faiss", "postgres"),
+        default=None,
+        help="with --stores: measure one store only (FAISS's HNSW build took 741 s at 1M chunks here)",
+    )
+    parser.add_argument(
+        "--pg-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --stores: the private pgserver's data folder, kept after the run "
+        "(default: a temporary one, removed)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --stores: if the PostgreSQL store already holds this synthetic corpus "
+        "(same size and seed), measure it without loading it again",
+    )
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    scale_chunks = args.scale_chunks if args.scale_chunks is not None else (
-        SCALE_CHUNKS_LARGE if args.large else SCALE_CHUNKS)
+    scale_chunks = (
+        args.scale_chunks if args.scale_chunks is not None else (SCALE_CHUNKS_LARGE if args.large else SCALE_CHUNKS)
+    )
     if scale_chunks < 1:
         print("qa bench: --scale-chunks must be at least 1", file=sys.stderr)
         return 2

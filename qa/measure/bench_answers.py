@@ -11,7 +11,7 @@ import math
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from qa.answering.assistant import Assistant
 from qa.config import PROJECT_ROOT, load_config
@@ -91,8 +91,13 @@ print(json.dumps({"cold_start_s": elapsed, "index_log": log, "code": code,
 def measure_cold_start(config_name: str) -> dict:
     """Spawn a fresh interpreter; process start → Assistant warmed up (imports included)."""
     started = time.time()
-    proc = subprocess.run([sys.executable, "-c", _COLD_START, repr(started), config_name],
-                          capture_output=True, text=True, cwd=str(PROJECT_ROOT), timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-c", _COLD_START, repr(started), config_name],
+        capture_output=True,
+        text=True,
+        cwd=str(PROJECT_ROOT),
+        timeout=900,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
@@ -101,7 +106,9 @@ def measure_cold_start(config_name: str) -> dict:
 
 
 RESULT_PREFIX = "QA-BENCH-RESULT "
-_ANSWERS_WORKER = "import sys; from qa.measure.bench_answers import answers_worker; sys.exit(answers_worker(sys.argv[1:]))"
+_ANSWERS_WORKER = (
+    "import sys; from qa.measure.bench_answers import answers_worker; sys.exit(answers_worker(sys.argv[1:]))"
+)
 
 
 def answers_worker(argv: list[str]) -> int:
@@ -114,8 +121,9 @@ def answers_worker(argv: list[str]) -> int:
     assistant = Assistant(load_config(config_name))
     assistant.warm_up()
     cold = time.time() - started
-    out = measure_answers(assistant, questions, lambda msg: print(f"[qa bench:{config_name}] {msg}",
-                                                                    file=sys.stderr, flush=True))
+    out = measure_answers(
+        assistant, questions, lambda msg: print(f"[qa bench:{config_name}] {msg}", file=sys.stderr, flush=True)
+    )
     out.update(cold_start_s=cold, peak_rss_mb=peak_rss_mb(), code=code)
     print(RESULT_PREFIX + json.dumps(rounded(out), ensure_ascii=False), flush=True)
     return 0
@@ -124,13 +132,18 @@ def answers_worker(argv: list[str]) -> int:
 def measure_answers_in_fresh_process(config_name: str, questions: list[dict]) -> dict:
     """measure_answers() for `config_name` in a new interpreter (its progress goes to stderr)."""
     started = time.time()
-    proc = subprocess.run([sys.executable, "-c", _ANSWERS_WORKER, repr(started), config_name,
-                           *[q["id"] for q in questions]],
-                          stdout=subprocess.PIPE, text=True, cwd=str(PROJECT_ROOT), timeout=3600)
-    lines = [line[len(RESULT_PREFIX):] for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    proc = subprocess.run(
+        [sys.executable, "-c", _ANSWERS_WORKER, repr(started), config_name, *[q["id"] for q in questions]],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(PROJECT_ROOT),
+        timeout=3600,
+    )
+    lines = [line[len(RESULT_PREFIX) :] for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"the '{config_name}' answering process failed (exit {proc.returncode}); "
-                           "its error is printed above")
+        raise RuntimeError(
+            f"the '{config_name}' answering process failed (exit {proc.returncode}); its error is printed above"
+        )
     return json.loads(lines[-1])
 
 
@@ -161,11 +174,16 @@ def measure_answers(assistant, questions: list[dict], log: Callable[[str], None]
             records = tap.records[n_before:] if tap else []  # >1 when the answer was rewritten
             row.update(llama_timings(records))
             rows.append(row)
-            log(f"  {q['id']}: " + (f"ttft {row['ttft_s']:.2f} s, " if row["ttft_s"] is not None else
-                                     "abstained before generating, ") +
-                f"answer {row['answer_s']:.2f} s" +
-                (f", prompt {row['prompt_tokens']} tokens ({row['cache_n']} cached)" if records and
-                 records[0].get("timings") else ""))
+            log(
+                f"  {q['id']}: "
+                + (f"ttft {row['ttft_s']:.2f} s, " if row["ttft_s"] is not None else "abstained before generating, ")
+                + f"answer {row['answer_s']:.2f} s"
+                + (
+                    f", prompt {row['prompt_tokens']} tokens ({row['cache_n']} cached)"
+                    if records and records[0].get("timings")
+                    else ""
+                )
+            )
     finally:
         remove_tap(assistant.generator)
     return summarize_answers(rows, retrieval, embedding)
@@ -190,13 +208,22 @@ def answer_row(assistant, q: dict) -> dict:
             last = now
     ended = time.perf_counter()
     generated = "ttft" in answer.timings
-    row = {"id": q["id"], "lang": q["lang"], "answerable": q.get("answerable", True),
-           "generated": generated, "abstained": answer.abstained, "deltas": deltas,
-           "ttft_s": None, "answer_s": ended - started,
-           "sources_s": (sources - started) if sources is not None else None, "model_ttft_s": answer.timings.get("ttft"),
-           "retrieve_s": answer.timings.get("retrieve"), "verify_s": answer.timings.get("verify"),
-           "stream_s": (last - first) if first is not None and last is not None else None,
-           "rss_mb": current_rss_mb()}
+    row = {
+        "id": q["id"],
+        "lang": q["lang"],
+        "answerable": q.get("answerable", True),
+        "generated": generated,
+        "abstained": answer.abstained,
+        "deltas": deltas,
+        "ttft_s": None,
+        "answer_s": ended - started,
+        "sources_s": (sources - started) if sources is not None else None,
+        "model_ttft_s": answer.timings.get("ttft"),
+        "retrieve_s": answer.timings.get("retrieve"),
+        "verify_s": answer.timings.get("verify"),
+        "stream_s": (last - first) if first is not None and last is not None else None,
+        "rss_mb": current_rss_mb(),
+    }
     if generated:  # first visible text: a delta, or the abstention answer after a refusal
         row["ttft_s"] = (first if first is not None else ended) - started
     return row
@@ -212,7 +239,8 @@ def llama_timings(records: list[dict]) -> dict:
         row[key] = sum((r.get("timings") or {}).get(key) or 0 for r in records) if timings else None
     row["requests"] = len(records)
     row["prompt_tokens"] = (record.get("usage") or {}).get("prompt_tokens") or (
-        (timings.get("prompt_n") or 0) + (timings.get("cache_n") or 0) if timings else None)
+        (timings.get("prompt_n") or 0) + (timings.get("cache_n") or 0) if timings else None
+    )
     return row
 
 
@@ -240,9 +268,16 @@ def summarize_answers(rows: list[dict], retrieval: list[float], embedding: list[
     prompt_ms = [r["prompt_ms"] for r in generated if r["prompt_ms"] is not None]
     prompt_n = [r["prompt_n"] for r in generated if r["prompt_n"] is not None]
     return {
-        "ttft_s_p50": t50, "ttft_s_p95": t95, "answer_s_p50": a50, "answer_s_p95": a95,
-        "sources_s_p50": s50, "sources_s_p95": s95,
-        "retrieval_ms_p50": r50, "retrieval_ms_p95": r95, "query_embed_ms_p50": e50, "query_embed_ms_p95": e95,
+        "ttft_s_p50": t50,
+        "ttft_s_p95": t95,
+        "answer_s_p50": a50,
+        "answer_s_p95": a95,
+        "sources_s_p50": s50,
+        "sources_s_p95": s95,
+        "retrieval_ms_p50": r50,
+        "retrieval_ms_p95": r95,
+        "query_embed_ms_p50": e50,
+        "query_embed_ms_p95": e95,
         "decode_tok_s": decode,
         "details": {
             "questions": len(rows),
@@ -258,8 +293,9 @@ def summarize_answers(rows: list[dict], retrieval: list[float], embedding: list[
             "prompt_eval_tokens_p50": percentile(prompt_n, 50),
             "prompt_eval_ms_p50": percentile(prompt_ms, 50),
             "prompt_eval_tok_s": (sum(prompt_n) / (sum(prompt_ms) / 1000)) if prompt_ms and sum(prompt_ms) else None,
-            "rss_growth_mb_per_question": ((rows[-1]["rss_mb"] - rows[0]["rss_mb"]) / (len(rows) - 1)
-                                           if len(rows) > 1 else None),
+            "rss_growth_mb_per_question": (
+                (rows[-1]["rss_mb"] - rows[0]["rss_mb"]) / (len(rows) - 1) if len(rows) > 1 else None
+            ),
             "per_question": rows,
         },
     }

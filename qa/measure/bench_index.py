@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from qa.config import Config
 from qa.models.embedder import Embedder
@@ -39,5 +39,11 @@ def measure_index(cfg: Config, embedder: Embedder, log: Callable[[str], None]) -
         add_s = time.perf_counter() - started
         added = store.count() - built
         log(f"index add: {source.id} ({len(text):,} characters, {added} chunks) in {add_s:.2f} s")
-    return {"index_build_s": build_s, "index_add_s": add_s, "build_chunks": built,
-            "add_source": source.id, "add_chars": len(text), "add_chunks": added}
+    return {
+        "index_build_s": build_s,
+        "index_add_s": add_s,
+        "build_chunks": built,
+        "add_source": source.id,
+        "add_chars": len(text),
+        "add_chunks": added,
+    }

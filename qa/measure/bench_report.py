@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-KEYS = ("ttft_s_p50", "ttft_s_p95", "answer_s_p50", "answer_s_p95", "retrieval_ms_p50", "retrieval_ms_p95",
-        "query_embed_ms_p50", "query_embed_ms_p95", "sources_s_p50", "sources_s_p95", "cold_start_s",
-        "index_build_s", "index_add_s", "decode_tok_s", "peak_rss_mb")
+KEYS = (
+    "ttft_s_p50",
+    "ttft_s_p95",
+    "answer_s_p50",
+    "answer_s_p95",
+    "retrieval_ms_p50",
+    "retrieval_ms_p95",
+    "query_embed_ms_p50",
+    "query_embed_ms_p95",
+    "sources_s_p50",
+    "sources_s_p95",
+    "cold_start_s",
+    "index_build_s",
+    "index_add_s",
+    "decode_tok_s",
+    "peak_rss_mb",
+)
 SCALE_KEYS = ("chunks", "build_s", "retrieval_ms_p50", "retrieval_ms_p95", "rss_mb")
 
 # (name, path of the value in the result, "<=" or ">=", limit): the speed issue's targets (query
@@ -58,8 +72,10 @@ def format_report(result: dict) -> str:
     measurement and how the numbers were made."""
     lines = _metric_lines(result) + [""] + _scale_lines(result) + [""] + _detail_lines(result)
     if result.get("details", {}).get("code_changed_during_run"):
-        lines.append("WARNING: the qa sources changed during this run, so its processes ran different "
-                     "code; the comparison is not trustworthy. Run it again.")
+        lines.append(
+            "WARNING: the qa sources changed during this run, so its processes ran different "
+            "code; the comparison is not trustworthy. Run it again."
+        )
     return "\n".join(lines)
 
 
@@ -85,15 +101,16 @@ def _metric_lines(result: dict) -> list[str]:
     def cell(src: dict, a: str, b: str | None, unit: str) -> str:
         return _fmt(src.get(a), unit) if b is None else f"{_fmt(src.get(a))} / {_fmt(src.get(b), unit)}"
 
-    lines = [f"{'metric':<28}{result['details'].get('config', 'default'):>20}{'naive':>20}   target",
-             "-" * 84]
+    lines = [f"{'metric':<28}{result['details'].get('config', 'default'):>20}{'naive':>20}   target", "-" * 84]
     for label, a, b, unit in _ROWS:
         t = target_of.get(a)
         mark = f"   {t['target']}  {'met' if t['met'] else 'MISSED'}" if t else ""
         lines.append(f"{label:<28}{cell(result, a, b, unit):>20}{cell(naive, a, b, unit):>20}{mark}")
     t = targets["ttft_naive_over_default"]
-    lines.append(f"{'TTFT naive / default':<28}{_fmt(naive.get('ttft_ratio'), '×'):>20}{'':>20}"
-                 f"   {t['target']}  {'met' if t['met'] else 'MISSED'}")
+    lines.append(
+        f"{'TTFT naive / default':<28}{_fmt(naive.get('ttft_ratio'), '×'):>20}{'':>20}"
+        f"   {t['target']}  {'met' if t['met'] else 'MISSED'}"
+    )
     lines.append(f"{'answer naive / default':<28}{_fmt(naive.get('answer_ratio'), '×'):>20}")
     return lines
 

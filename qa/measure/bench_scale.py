@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,8 +26,9 @@ from qa.types import Chunk
 SCALE_NOISE = 0.5  # norm of the noise added to a unit chunk vector (cosine to it ≈ 0.89)
 
 
-def synthetic_vectors(base: np.ndarray, n: int, noise: float = SCALE_NOISE, seed: int = 0,
-                      block: int = 50_000) -> np.ndarray:
+def synthetic_vectors(
+    base: np.ndarray, n: int, noise: float = SCALE_NOISE, seed: int = 0, block: int = 50_000
+) -> np.ndarray:
     """n unit vectors: base rows (cycled) + Gaussian noise of expected norm `noise`, renormalised."""
     if base.ndim != 2 or not len(base):
         raise ValueError("synthetic vectors need at least one base vector")
@@ -73,8 +74,18 @@ def synthetic_index(index, n: int, noise: float = SCALE_NOISE, seed: int = 0):
     sentences = [[index.docs[c.doc_id].text[a:b] for a, b in c.sentences] or [c.text] for c in chunks]
     texts = synthetic_texts(sentences, [c.lang for c in chunks], n, seed)
     vectors = synthetic_vectors(index.vectors, n, noise, seed)
-    syn = [Chunk(id=f"synthetic#{j}", doc_id=chunks[j % len(chunks)].doc_id, lang=chunks[j % len(chunks)].lang,
-                 start=0, end=len(t), text=t, sentences=((0, len(t)),)) for j, t in enumerate(texts)]
+    syn = [
+        Chunk(
+            id=f"synthetic#{j}",
+            doc_id=chunks[j % len(chunks)].doc_id,
+            lang=chunks[j % len(chunks)].lang,
+            start=0,
+            end=len(t),
+            text=t,
+            sentences=((0, len(t)),),
+        )
+        for j, t in enumerate(texts)
+    ]
     del texts
     gc.collect()
     started = time.perf_counter()
@@ -86,25 +97,39 @@ def measure_scale(index, embedder, cfg: Config, questions: list[str], n: int, lo
     """Retrieval latency through the real Retriever over a synthetic n-chunk index."""
     gc.collect()
     rss_before = current_rss_mb()
-    log(f"scale: building a synthetic index of {n:,} chunks (vectors = real chunk vectors + noise; "
-        "texts = recombined real sentences; nothing is embedded with the model)")
+    log(
+        f"scale: building a synthetic index of {n:,} chunks (vectors = real chunk vectors + noise; "
+        "texts = recombined real sentences; nothing is embedded with the model)"
+    )
     big, build_s = synthetic_index(index, n)
     gc.collect()
     retriever = Retriever(FaissStore.over(big), embedder, cfg.retrieval)
-    full = time_calls(lambda q: retriever.search(q), questions)
+    full = time_calls(retriever.search, questions)
     vectors = {q: retriever.query_vector(q) for q in questions}
-    search_only = time_calls(lambda q: retriever.search(q, vector=vectors[q]), questions)
+    search = retriever.search
+    search_only = time_calls(lambda q: search(q, vector=vectors[q]), questions)
     rss = current_rss_mb()
     r50, r95 = p50_p95(full, 1000)
     s50, s95 = p50_p95(search_only, 1000)
-    result = {"chunks": n, "build_s": build_s, "retrieval_ms_p50": r50, "retrieval_ms_p95": r95, "rss_mb": rss,
-              "details": {"dense_index": "HNSW (M=32, efSearch=96)" if n > HNSW_ABOVE else "exact (flat)",
-                          "search_only_ms_p50": s50, "search_only_ms_p95": s95,
-                          "rss_before_mb": rss_before, "rss_added_mb": rss - rss_before,
-                          "samples": len(full), "noise_norm": SCALE_NOISE,
-                          "how": "synthetic: real chunk vectors + Gaussian noise (renormalised), texts "
-                                 "recombined from real sentences; retrieval_ms includes embedding the "
-                                 "question, search_only_ms uses precomputed question vectors"}}
+    result = {
+        "chunks": n,
+        "build_s": build_s,
+        "retrieval_ms_p50": r50,
+        "retrieval_ms_p95": r95,
+        "rss_mb": rss,
+        "details": {
+            "dense_index": "HNSW (M=32, efSearch=96)" if n > HNSW_ABOVE else "exact (flat)",
+            "search_only_ms_p50": s50,
+            "search_only_ms_p95": s95,
+            "rss_before_mb": rss_before,
+            "rss_added_mb": rss - rss_before,
+            "samples": len(full),
+            "noise_norm": SCALE_NOISE,
+            "how": "synthetic: real chunk vectors + Gaussian noise (renormalised), texts "
+            "recombined from real sentences; retrieval_ms includes embedding the "
+            "question, search_only_ms uses precomputed question vectors",
+        },
+    }
     del big, retriever
     gc.collect()
     return result

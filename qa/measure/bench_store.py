@@ -77,10 +77,15 @@ def synthetic_corpus(n: int, dim: int, n_queries: int = 50, seed: int = 0) -> Sy
     docs, chunks = [], []
     for start in range(0, n, CHUNKS_PER_DOC):
         doc_id = f"syn{start // CHUNKS_PER_DOC:06d}"
-        docs.append(Document(id=doc_id, path="synthetic", text=doc_id, lang="en", title=doc_id, date=None,
-                             spans=(), sha256=doc_id))
-        chunks += [Chunk(id=f"{doc_id}#{j - start}", doc_id=doc_id, lang="en", text=texts[j], start=0, end=0,
-                         sentences=()) for j in range(start, min(n, start + CHUNKS_PER_DOC))]
+        docs.append(
+            Document(
+                id=doc_id, path="synthetic", text=doc_id, lang="en", title=doc_id, date=None, spans=(), sha256=doc_id
+            )
+        )
+        chunks += [
+            Chunk(id=f"{doc_id}#{j - start}", doc_id=doc_id, lang="en", text=texts[j], start=0, end=0, sentences=())
+            for j in range(start, min(n, start + CHUNKS_PER_DOC))
+        ]
     picks = rng.integers(0, n, n_queries)
     queries = []
     for i in picks:
@@ -101,7 +106,7 @@ def clustered_vectors(rng: np.random.Generator, n: int, dim: int, block: int = 1
         part = centres[rng.integers(0, CENTRES, rows)]
         part += rng.standard_normal((rows, dim), dtype=np.float32) / np.sqrt(dim, dtype=np.float32)
         part /= np.linalg.norm(part, axis=1, keepdims=True)
-        vectors[start:start + rows] = part
+        vectors[start : start + rows] = part
     return vectors
 
 
@@ -119,14 +124,18 @@ def retrieval_ms(store, cfg: Config, queries: list[tuple[str, np.ndarray]]) -> d
             retriever.search(text, vector=qv)
             times.append((time.perf_counter() - started) * 1000)
         passes.append(times)
-    return {"retrieval_ms_p50": float(np.percentile(passes[1], 50)), "retrieval_ms_p95": float(np.percentile(passes[1], 95)),
-            "retrieval_cold_ms_p50": float(np.percentile(passes[0], 50)),
-            "retrieval_cold_ms_p95": float(np.percentile(passes[0], 95))}
+    return {
+        "retrieval_ms_p50": float(np.percentile(passes[1], 50)),
+        "retrieval_ms_p95": float(np.percentile(passes[1], 95)),
+        "retrieval_cold_ms_p50": float(np.percentile(passes[0], 50)),
+        "retrieval_cold_ms_p95": float(np.percentile(passes[0], 95)),
+    }
 
 
 @dataclass
 class Truth:
     """Exact answers per query: dense top 10 (rows) and bm25s's lexical top lexical_k."""
+
     dense: list[set[int]]
     lexical: list[list[tuple[int, float]]]
 
@@ -154,25 +163,41 @@ def quality(store, cfg: Config, syn: Synthetic, truth: Truth) -> dict:
         dense_recall.append(len({r for r, _ in dense[:10]} & exact_dense) / 10)
         if exact_lex:
             cut = exact_lex[-1][1] - 1e-4  # float32 (bm25s) against float64 (SQL)
-            lexical_recall.append(sum(s >= cut for _, s in lexical[:len(exact_lex)]) / len(exact_lex))
-    return {"dense_ms_p50": float(np.percentile(dense_ms, 50)), "lexical_ms_p50": float(np.percentile(lexical_ms, 50)),
-            "lexical_ms_p95": float(np.percentile(lexical_ms, 95)),
-            "dense_recall_at_10": float(np.mean(dense_recall)), "lexical_recall_at_k": float(np.mean(lexical_recall))}
+            lexical_recall.append(sum(s >= cut for _, s in lexical[: len(exact_lex)]) / len(exact_lex))
+    return {
+        "dense_ms_p50": float(np.percentile(dense_ms, 50)),
+        "lexical_ms_p50": float(np.percentile(lexical_ms, 50)),
+        "lexical_ms_p95": float(np.percentile(lexical_ms, 95)),
+        "dense_recall_at_10": float(np.mean(dense_recall)),
+        "lexical_recall_at_k": float(np.mean(lexical_recall)),
+    }
 
 
 def bench_faiss(syn: Synthetic, cfg: Config, dim: int, folder: Path) -> dict:
     before = current_rss_mb()
     started = time.perf_counter()
-    index = Index(syn.docs, syn.chunks, syn.vectors.copy(), base_manifest(cfg, "synthetic", dim),
-                  sentences=[], sentence_vectors=np.zeros((0, dim), np.float32))
+    index = Index(
+        syn.docs,
+        syn.chunks,
+        syn.vectors.copy(),
+        base_manifest(cfg, "synthetic", dim),
+        sentences=[],
+        sentence_vectors=np.zeros((0, dim), np.float32),
+    )
     index.save(folder)
     build_s = time.perf_counter() - started
     store = FaissStore.over(index)
     latency = retrieval_ms(store, cfg, syn.queries)
     disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    return {"store": "faiss", "build_s": build_s, **latency,
-            "memory_mb": current_rss_mb() - before, "disk_mb": disk / 2**20,
-            "dense": type(index.dense).__name__, "index": store}
+    return {
+        "store": "faiss",
+        "build_s": build_s,
+        **latency,
+        "memory_mb": current_rss_mb() - before,
+        "disk_mb": disk / 2**20,
+        "dense": type(index.dense).__name__,
+        "index": store,
+    }
 
 
 def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool = False, log=print) -> dict:
@@ -188,8 +213,16 @@ def bench_postgres(syn: Synthetic, cfg: Config, dim: int, uri: str, reuse: bool 
         build_s, reused = load_postgres(store, syn, cfg, dim), False
     latency = retrieval_ms(store, cfg, syn.queries)
     size = store.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
-    return {"store": "postgres", "build_s": build_s, "reused": reused, **latency, "memory_mb": server_uss_mb(store),
-            "disk_mb": size / 2**20, "dense": store.dense_index(), "index": store}
+    return {
+        "store": "postgres",
+        "build_s": build_s,
+        "reused": reused,
+        **latency,
+        "memory_mb": server_uss_mb(store),
+        "disk_mb": size / 2**20,
+        "dense": store.dense_index(),
+        "index": store,
+    }
 
 
 def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
@@ -199,14 +232,17 @@ def load_postgres(store, syn: Synthetic, cfg: Config, dim: int) -> float:
     by_doc: dict[str, list[int]] = {}
     for i, c in enumerate(syn.chunks):
         by_doc.setdefault(c.doc_id, []).append(i)
-    items = [(d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [],
-              np.zeros((0, dim), np.float32), None) for d in syn.docs]
+    items = [
+        (d, [syn.chunks[i] for i in by_doc[d.id]], syn.vectors[by_doc[d.id]], [], np.zeros((0, dim), np.float32), None)
+        for d in syn.docs
+    ]
     started = time.perf_counter()
     store.add_documents(items)
     store.conn.execute("VACUUM (ANALYZE) qa_postings, qa_chunks")  # what autovacuum does after a load
     build_s = time.perf_counter() - started
-    store.conn.execute("UPDATE qa_meta SET manifest = jsonb_set(manifest, '{synthetic,build_s}', to_jsonb(%s::float8))",
-                       (build_s,))
+    store.conn.execute(
+        "UPDATE qa_meta SET manifest = jsonb_set(manifest, '{synthetic,build_s}', to_jsonb(%s::float8))", (build_s,)
+    )
     return build_s
 
 
@@ -223,8 +259,16 @@ def server_uss_mb(store) -> float | None:
         return None
 
 
-def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print, stores=("faiss", "postgres"),
-        reuse: bool = False, pg_dir: Path | None = None) -> list[dict]:
+def run(
+    chunks: int,
+    dim: int,
+    uri: str | None,
+    cfg: Config,
+    log=print,
+    stores=("faiss", "postgres"),
+    reuse: bool = False,
+    pg_dir: Path | None = None,
+) -> list[dict]:
     """Measure `stores`; Postgres at `uri`, else a private pgserver in `pg_dir` (kept, with its
     data, for --reuse) or in a temporary folder."""
     syn = synthetic_corpus(chunks, dim)
@@ -254,20 +298,30 @@ def run(chunks: int, dim: int, uri: str | None, cfg: Config, log=print, stores=(
 
 
 def format_table(results: list[dict], chunks: int, cpu: str) -> str:
-    lines = [f"stores at {chunks:,} synthetic chunks ({cpu})",
-             f"{'store':<10}{'dense':<33}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'cold p50':>9}{'dense ms':>10}{'lex ms':>8}"
-             f"{'lex p95':>9}{'dense R@10':>11}{'lex R@k':>9}{'memory MB':>11}{'disk MB':>9}"]
+    lines = [
+        f"stores at {chunks:,} synthetic chunks ({cpu})",
+        f"{'store':<10}{'dense':<33}{'build s':>9}{'p50 ms':>9}{'p95 ms':>9}{'cold p50':>9}{'dense ms':>10}"
+        f"{'lex ms':>8}{'lex p95':>9}{'dense R@10':>11}{'lex R@k':>9}{'memory MB':>11}{'disk MB':>9}",
+    ]
     for r in results:
         mem = f"{r['memory_mb']:.0f}" if r["memory_mb"] is not None else "-"
-        lines.append(f"{r['store']:<10}{r['dense']:<33}{r['build_s']:>9.1f}{r['retrieval_ms_p50']:>9.1f}"
-                     f"{r['retrieval_ms_p95']:>9.1f}{r['retrieval_cold_ms_p50']:>9.1f}{r['dense_ms_p50']:>10.1f}{r['lexical_ms_p50']:>8.1f}"
-                     f"{r['lexical_ms_p95']:>9.1f}{r['dense_recall_at_10']:>11.3f}{r['lexical_recall_at_k']:>9.3f}"
-                     f"{mem:>11}{r['disk_mb']:>9.0f}")
+        lines.append(
+            f"{r['store']:<10}{r['dense']:<33}{r['build_s']:>9.1f}{r['retrieval_ms_p50']:>9.1f}"
+            f"{r['retrieval_ms_p95']:>9.1f}{r['retrieval_cold_ms_p50']:>9.1f}{r['dense_ms_p50']:>10.1f}{r['lexical_ms_p50']:>8.1f}"
+            f"{r['lexical_ms_p95']:>9.1f}{r['dense_recall_at_10']:>11.3f}{r['lexical_recall_at_k']:>9.3f}"
+            f"{mem:>11}{r['disk_mb']:>9.0f}"
+        )
     return "\n".join(lines)
 
 
-def main(chunks: int, uri: str | None, json_path: Path, stores=("faiss", "postgres"), reuse: bool = False,
-         pg_dir: Path | None = None) -> int:
+def main(
+    chunks: int,
+    uri: str | None,
+    json_path: Path,
+    stores=("faiss", "postgres"),
+    reuse: bool = False,
+    pg_dir: Path | None = None,
+) -> int:
     cfg = load_config()
     dim = embedder_dim(cfg)
     results = run(chunks, dim, uri, cfg, stores=stores, reuse=reuse, pg_dir=pg_dir)

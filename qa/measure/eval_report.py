@@ -24,15 +24,17 @@ def format_report(report: dict, names: list[str], gold_path: Path, split: str, l
     """What `qa eval` prints: every configuration's metrics, the first one's by language and its
     failed items."""
     first = names[0]
-    return "\n".join([
-        f"\nqa eval — {gold_path}, split {split}, {report['items']} items"
-        f"{f' (first {limit})' if limit else ''}; ✓/✗ against the test-split targets\n",
-        format_table({n: report["configs"][n]["metrics"] for n in names}),
-        f"\nby language ({first}):\n",
-        format_table(report["configs"][first]["by_lang"], with_targets=False),
-        f"\nfailures ({first}):",
-        format_failures(report["configs"][first]["items"]),
-    ])
+    return "\n".join(
+        [
+            f"\nqa eval — {gold_path}, split {split}, {report['items']} items"
+            f"{f' (first {limit})' if limit else ''}; ✓/✗ against the test-split targets\n",
+            format_table({n: report["configs"][n]["metrics"] for n in names}),
+            f"\nby language ({first}):\n",
+            format_table(report["configs"][first]["by_lang"], with_targets=False),
+            f"\nfailures ({first}):",
+            format_failures(report["configs"][first]["items"]),
+        ]
+    )
 
 
 def format_table(columns: dict[str, dict], with_targets: bool = True) -> str:
@@ -64,17 +66,23 @@ def format_failures(results: list[dict]) -> str:
     if modes:
         lines.append("failure modes: " + ", ".join(f"{m} ×{n}" for m, n in modes.most_common()))
     for r in failed:
-        expected = " ; ".join(" | ".join(f["variants"][:3]) + (" …" if len(f["variants"]) > 3 else "")
-                              for f in r["facts"]) or "(unanswerable: abstain)"
+        expected = (
+            " ; ".join(" | ".join(f["variants"][:3]) + (" …" if len(f["variants"]) > 3 else "") for f in r["facts"])
+            or "(unanswerable: abstain)"
+        )
         lines.append(f"\n- {r['id']} [{', '.join(r['failures'])}] {r['question']}")
         lines.append(f"    expected: {expected}")
         lines.append(f"    answer:   {' '.join(r['text'].split()) or '(none)'}")
         if r["error"]:
             lines.append(f"    error:    {r['error']}")
-        lines.append(f"    retrieved: {', '.join(r['retrieved_docs'][:5]) or '–'}; "
-                     f"gold: {', '.join(r['gold_docs']) or '–'}")
-        bad = [f"[{c['n']}] {c['doc_id']}: {' '.join(c.get('quote', '').split())[:120]}"
-               for c in r["citations"] if not c["supports"]]
+        lines.append(
+            f"    retrieved: {', '.join(r['retrieved_docs'][:5]) or '–'}; gold: {', '.join(r['gold_docs']) or '–'}"
+        )
+        bad = [
+            f"[{c['n']}] {c['doc_id']}: {' '.join(c.get('quote', '').split())[:120]}"
+            for c in r["citations"]
+            if not c["supports"]
+        ]
         for b in bad:
             lines.append(f"    unsupported citation {b}")
         for note in r["notes"]:
@@ -90,9 +98,20 @@ def write_chart(report: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = ["recall@5", "mrr", "ndcg@10", "context_recall", "fact_accuracy", "language_match",
-            "citation_precision", "citation_support_precision", "citation_recall", "abstention_precision",
-            "abstention_recall", "false_abstention"]
+    keys = [
+        "recall@5",
+        "mrr",
+        "ndcg@10",
+        "context_recall",
+        "fact_accuracy",
+        "language_match",
+        "citation_precision",
+        "citation_support_precision",
+        "citation_recall",
+        "abstention_precision",
+        "abstention_recall",
+        "false_abstention",
+    ]
     names = list(report["configs"])
     width = 0.8 / max(1, len(names))
     fig, ax = plt.subplots(figsize=(12, 4.8))

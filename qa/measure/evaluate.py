@@ -95,21 +95,24 @@ def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict]
         results.append(result)
         status = "ok" if not result["failures"] else "; ".join(result["failures"])
         say(f"[{name}] {i}/{len(items)} {item['id']} {time.perf_counter() - started:.1f} s  {status}")
-    run_info = {"config": cfg.to_dict(),
-                "index": {k: store.manifest.get(k) for k in ("created", "embed_model", "chunks")},
-                "min_relevance": cfg.retrieval.min_relevance, "support_threshold": cfg.checks.support_threshold}
+    run_info = {
+        "config": cfg.to_dict(),
+        "index": {k: store.manifest.get(k) for k in ("created", "embed_model", "chunks")},
+        "min_relevance": cfg.retrieval.min_relevance,
+        "support_threshold": cfg.checks.support_threshold,
+    }
     return results, run_info
 
 
-def evaluate_item(assistant: Assistant, item: dict, answered: dict[str, tuple[str, str]],
-                  doc_texts: dict[str, str]) -> dict:
+def evaluate_item(
+    assistant: Assistant, item: dict, answered: dict[str, tuple[str, str]], doc_texts: dict[str, str]
+) -> dict:
     """One item answered and scored; a follow-up is asked with the question and answer it follows
     as history when that item was answered earlier in this run (`answered`: id → both)."""
     prev = item.get("follows")
     history: list[dict] = []
     if prev and prev in answered:
-        history = [{"role": "user", "content": answered[prev][0]},
-                   {"role": "assistant", "content": answered[prev][1]}]
+        history = [{"role": "user", "content": answered[prev][0]}, {"role": "assistant", "content": answered[prev][1]}]
     answer, ranked, error = None, [], None
     try:
         question = clean_question(item["question"])
@@ -129,25 +132,30 @@ def calibrate(items: list[dict], gold_path: Path, say=print) -> dict:
     """Measure the top-1 dense relevance of every item with the default configuration and
     write min_relevance to qa/calibration.json (other keys are kept)."""
     rel, best = relevances(Assistant(load_config("default")), items, say)
-    found = calibrate_threshold([rel[i["id"]] for i in items if i["answerable"]],
-                                [rel[i["id"]] for i in items if not i["answerable"]])
+    found = calibrate_threshold(
+        [rel[i["id"]] for i in items if i["answerable"]], [rel[i["id"]] for i in items if not i["answerable"]]
+    )
     # the evidence-sentence answer of last resort only above every unanswerable dev question's
     # best sentence (+0.02): it must never answer what the articles do not say
     unanswerable_best = max((best[i["id"]] for i in items if not i["answerable"]), default=0.63)
     data = calibration()
-    data.update({
-        "min_relevance": found["min_relevance"],
-        "support_threshold": data.get("support_threshold", CALIBRATED[("checks", "support_threshold")][1]),
-        "source": f"dev split of {gold_path}, {len(items)} items, {time.strftime('%Y-%m-%d')}",
-        "answerable_min": found["answerable_min"],
-        "unanswerable_max": found["unanswerable_max"],
-        "fallback_cosine": round(unanswerable_best + 0.02, 4),
-        "evidence_unanswerable_max": round(unanswerable_best, 4),
-    })
+    data.update(
+        {
+            "min_relevance": found["min_relevance"],
+            "support_threshold": data.get("support_threshold", CALIBRATED[("checks", "support_threshold")][1]),
+            "source": f"dev split of {gold_path}, {len(items)} items, {time.strftime('%Y-%m-%d')}",
+            "answerable_min": found["answerable_min"],
+            "unanswerable_max": found["unanswerable_max"],
+            "fallback_cosine": round(unanswerable_best + 0.02, 4),
+            "evidence_unanswerable_max": round(unanswerable_best, 4),
+        }
+    )
     path = write_calibration(data)
-    say(f"min_relevance = {found['min_relevance']} (lowest answerable {found['answerable_min']}, highest "
+    say(
+        f"min_relevance = {found['min_relevance']} (lowest answerable {found['answerable_min']}, highest "
         f"unanswerable {found['unanswerable_max']}; catches {found['unanswerable_caught']} of "
-        f"{found['unanswerable']} unanswerable dev items before generation)")
+        f"{found['unanswerable']} unanswerable dev items before generation)"
+    )
     say(f"written to {path}")
     return data
 
@@ -164,8 +172,10 @@ def relevances(assistant: Assistant, items: list[dict], say=print) -> tuple[dict
         found = assistant.select_evidence(clean_question(item["question"]), history)
         rel[item["id"]] = found.relevance
         best[item["id"]] = found.best.score if found.best else -1.0
-        say(f"{item['id']} {'answerable  ' if item['answerable'] else 'unanswerable'} relevance "
-            f"{found.relevance:.4f}, best evidence sentence {best[item['id']]:.4f}")
+        say(
+            f"{item['id']} {'answerable  ' if item['answerable'] else 'unanswerable'} relevance "
+            f"{found.relevance:.4f}, best evidence sentence {best[item['id']]:.4f}"
+        )
     return rel, best
 
 
@@ -180,17 +190,30 @@ def _positive(value: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gold", type=Path, default=None,
-                        help="gold JSONL file (default: gold.jsonl in the seeds folder, QA_SEEDS_DIR)")
+    parser.add_argument(
+        "--gold",
+        type=Path,
+        default=None,
+        help="gold JSONL file (default: gold.jsonl in the seeds folder, QA_SEEDS_DIR)",
+    )
     parser.add_argument("--split", choices=SPLITS, default="dev", help="which items to ask (default: dev)")
-    parser.add_argument("--json", type=Path, default=None, dest="json_path",
-                        help="report path (default: reports/eval-<split>.json; a .png chart is written next to it)")
-    parser.add_argument("--config", default="default",
-                        help=f"configuration(s) to compare, comma-separated: {', '.join(PRESETS)}")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        dest="json_path",
+        help="report path (default: reports/eval-<split>.json; a .png chart is written next to it)",
+    )
+    parser.add_argument(
+        "--config", default="default", help=f"configuration(s) to compare, comma-separated: {', '.join(PRESETS)}"
+    )
     parser.add_argument("--limit", type=_positive, default=None, help="only the first N items of the split")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="dev split only: measure retrieval relevance with the default configuration and "
-                             "write min_relevance to qa/calibration.json (no answers are generated)")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="dev split only: measure retrieval relevance with the default configuration and "
+        "write min_relevance to qa/calibration.json (no answers are generated)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -203,12 +226,15 @@ def run(args) -> int:
     names = list(dict.fromkeys(n.strip() for n in str(args.config).split(",") if n.strip()))
     unknown = [n for n in names if n not in PRESETS]
     if not names or unknown:
-        return _err(f"unknown configuration {', '.join(unknown) or repr(args.config)}; "
-                    f"choose from: {', '.join(PRESETS)}")
+        return _err(
+            f"unknown configuration {', '.join(unknown) or repr(args.config)}; choose from: {', '.join(PRESETS)}"
+        )
     gold_path = args.gold or load_config().paths.seeds_dir / "gold.jsonl"
     if args.calibrate and args.split != "dev":
-        return _err(f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
-                    "would leak the test items into the settings they are meant to test. Use --split dev.")
+        return _err(
+            f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
+            "would leak the test items into the settings they are meant to test. Use --split dev."
+        )
     try:
         items = select(load_gold(gold_path), args.split, args.limit)
     except GoldError as err:
@@ -240,15 +266,28 @@ def run(args) -> int:
 
 def evaluate(names: list[str], items: list[dict], gold_path: Path, split: str, limit: int | None, say) -> dict:
     """Every configuration of `names` over the items: the report written as JSON."""
-    report: dict = {"gold": str(gold_path), "split": split, "limit": limit, "items": len(items),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},
-                    "metric_keys": METRIC_KEYS, "configs": {}}
+    report: dict = {
+        "gold": str(gold_path),
+        "split": split,
+        "limit": limit,
+        "items": len(items),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},
+        "metric_keys": METRIC_KEYS,
+        "configs": {},
+    }
     for name in names:
         results, info = evaluate_config(name, items, say)
-        by_lang = {lang: aggregate([r for r in results if r["lang"] == lang])
-                   for lang in LANGS if any(r["lang"] == lang for r in results)}
-        report["configs"][name] = {**info, "metrics": aggregate(results), "by_lang": by_lang,
-                                   "failure_modes": dict(Counter(m for r in results for m in r["failures"])),
-                                   "items": results}
+        by_lang = {
+            lang: aggregate([r for r in results if r["lang"] == lang])
+            for lang in LANGS
+            if any(r["lang"] == lang for r in results)
+        }
+        report["configs"][name] = {
+            **info,
+            "metrics": aggregate(results),
+            "by_lang": by_lang,
+            "failure_modes": dict(Counter(m for r in results for m in r["failures"])),
+            "items": results,
+        }
     return report

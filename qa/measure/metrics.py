@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 from qa.measure.stats import mean
 from qa.text import numbers
@@ -121,8 +121,9 @@ def ndcg_at_k(ranked: list[str], gold: Iterable[str], k: int = 10) -> float:
     return dcg / ideal
 
 
-def evidence_spans(evidence: list[str], gold_docs: list[str],
-                   doc_texts: dict[str, str]) -> dict[str, list[tuple[int, int]]]:
+def evidence_spans(
+    evidence: list[str], gold_docs: list[str], doc_texts: dict[str, str]
+) -> dict[str, list[tuple[int, int]]]:
     """doc id → character spans of every occurrence of every evidence string in that document."""
     spans: dict[str, list[tuple[int, int]]] = {}
     for doc in gold_docs:
@@ -144,8 +145,9 @@ def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def citation_correct(doc_id: str, start: int, end: int, gold_docs: Iterable[str],
-                     spans: dict[str, list[tuple[int, int]]]) -> bool:
+def citation_correct(
+    doc_id: str, start: int, end: int, gold_docs: Iterable[str], spans: dict[str, list[tuple[int, int]]]
+) -> bool:
     """The citation points into a gold document and its quote overlaps a gold evidence span."""
     return doc_id in set(gold_docs) and any(overlaps((start, end), s) for s in spans.get(doc_id, []))
 
@@ -180,8 +182,7 @@ def abstention_metrics(answerable: list[bool], abstained: list[bool]) -> dict[st
     }
 
 
-def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None = None,
-                question: str = "") -> bool:
+def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None = None, question: str = "") -> bool:
     """The answer is in the item's language (an abstention: its text is the right one), counted
     strictly: a sentence carrying words of another language (names aside, qa.lang.foreign_words)
     is a miss."""

@@ -94,13 +94,18 @@ def classify(result: dict) -> list[str]:
     return modes
 
 
-def score_item(item: dict, answer: dict | None, retrieved: list[str], doc_texts: dict[str, str],
-               chunk_texts: dict[str, str], abstain_text: str | None = None,
-               error: str | None = None) -> dict:
+def score_item(
+    item: dict,
+    answer: dict | None,
+    retrieved: list[str],
+    doc_texts: dict[str, str],
+    chunk_texts: dict[str, str],
+    abstain_text: str | None = None,
+    error: str | None = None,
+) -> dict:
     """One item's result: the gold item, the answer (``Answer.to_dict()``; None on error) and
     the ranked documents retrieved with k=10, scored. Plain JSON-ready values."""
-    answer = answer or {"text": "", "abstained": False, "citations": [], "sources": [], "timings": {},
-                        "notes": []}
+    answer = answer or {"text": "", "abstained": False, "citations": [], "sources": [], "timings": {}, "notes": []}
     text = answer["text"]
     gold_docs = list(item.get("gold_docs") or [])
     facts = list(item.get("facts") or [])
@@ -109,13 +114,18 @@ def score_item(item: dict, answer: dict | None, retrieved: list[str], doc_texts:
     citations = []
     for c in answer["citations"]:
         correct = citation_correct(c["doc_id"], c["start"], c["end"], gold_docs, spans)
-        citations.append({
-            **{k: c[k] for k in ("n", "doc_id", "chunk_id", "lang", "start", "end", "quote", "support") if k in c},
-            "correct": correct,
-            "supports": correct or citation_supports(c["doc_id"], c.get("quote", ""), gold_docs, facts)})
+        citations.append(
+            {
+                **{k: c[k] for k in ("n", "doc_id", "chunk_id", "lang", "start", "end", "quote", "support") if k in c},
+                "correct": correct,
+                "supports": correct or citation_supports(c["doc_id"], c.get("quote", ""), gold_docs, facts),
+            }
+        )
     facts_ok = bool(facts) and all(stated)
-    cited = [{"doc_id": c["doc_id"], "lang": c.get("lang"), "text": chunk_texts.get(c["chunk_id"], c.get("quote", ""))}
-             for c in answer["citations"]]
+    cited = [
+        {"doc_id": c["doc_id"], "lang": c.get("lang"), "text": chunk_texts.get(c["chunk_id"], c.get("quote", ""))}
+        for c in answer["citations"]
+    ]
     covered = facts_covered(facts, cited, gold_docs, item["lang"]) if facts_ok else [False] * len(facts)
     result = {
         "id": item["id"],
@@ -128,8 +138,9 @@ def score_item(item: dict, answer: dict | None, retrieved: list[str], doc_texts:
         "evidence_found": {d: len(s) for d, s in spans.items()},
         "text": text,
         "abstained": bool(answer["abstained"]),
-        "lang_ok": False if error else language_ok(text, answer["abstained"], item["lang"], abstain_text,
-                                                             item.get("question", "")),
+        "lang_ok": False
+        if error
+        else language_ok(text, answer["abstained"], item["lang"], abstain_text, item.get("question", "")),
         "facts": [{"variants": f, "stated": s, "covered": c} for f, s, c in zip(facts, stated, covered)],
         "facts_ok": facts_ok,
         "retrieved_docs": list(retrieved),
@@ -184,8 +195,9 @@ def target_met(key: str, value: float | None) -> bool | None:
     return value >= goal if op == ">=" else value <= goal
 
 
-def calibrate_threshold(answerable: list[float], unanswerable: list[float],
-                        margin: float = CALIBRATION_MARGIN) -> dict[str, float | int | None]:
+def calibrate_threshold(
+    answerable: list[float], unanswerable: list[float], margin: float = CALIBRATION_MARGIN
+) -> dict[str, float | int | None]:
     """min_relevance just below the lowest answerable relevance (minus `margin`), so no
     answerable item abstains; plus how many unanswerable items it would still catch."""
     if not answerable:

@@ -4,7 +4,8 @@ means, ratios, and rounding for JSON reports."""
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def percentile(values, q: float) -> float | None:

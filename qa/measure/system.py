@@ -47,7 +47,10 @@ def cpu_name() -> str:
 NOT_PIPELINE = {"measure", "cli.py"}  # sources that do not change what is measured (the tools)
 
 
-def code_fingerprint(package: Path = Path(__file__).resolve().parents[1]) -> str:
+PACKAGE = Path(__file__).resolve().parents[1]  # qa/
+
+
+def code_fingerprint(package: Path = PACKAGE) -> str:
     """Hash of the pipeline's sources (qa/*.py but the tools, calibration.json). Each process
     reports it right after importing qa, so a run can tell whether all its processes ran the same
     code (files edited mid-run would make the default/naive comparison meaningless)."""

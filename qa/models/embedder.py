@@ -59,10 +59,11 @@ class Embedder(Protocol):
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, path: str, fingerprint: str, threads: int = 2, batch_size: int = 16,
-                 dtype: str = "float32"):
+    def __init__(self, path: str, fingerprint: str, threads: int = 2, batch_size: int = 16, dtype: str = "float32"):
         import torch  # heavy: imported where needed (the ONNX path runs without torch)
-        from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
+        from sentence_transformers import (
+            SentenceTransformer,
+        )  # heavy: imported where needed (the ONNX path runs without torch)
 
         torch.set_num_threads(max(1, threads))
         if dtype not in DTYPES:
@@ -74,7 +75,9 @@ class SentenceTransformerEmbedder:
         self.fingerprint = fingerprint if dtype == "float32" else f"{fingerprint}:{dtype}"
         self.dtype = dtype  # shown by `qa bench` and the UI status line
         self.runtime = "torch"
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(dimension())
         self.batch_size = batch_size
 
@@ -84,8 +87,12 @@ class SentenceTransformerEmbedder:
         kwargs = {"prompt_name": prompt} if prompt in self._prompts else {}
         with self._lock:
             vectors = self._model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False, **kwargs,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+                **kwargs,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
@@ -104,7 +111,9 @@ def converted_copy(path: str, fingerprint: str, dtype: str, models_dir: Path) ->
     bfloat16 peaks at 1.0 GB and takes 4 s. The copy records the fingerprint of its source
     and is rebuilt when that changes."""
     import torch  # heavy: imported where needed (the ONNX path runs without torch)
-    from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
+    from sentence_transformers import (
+        SentenceTransformer,
+    )  # heavy: imported where needed (the ONNX path runs without torch)
 
     key = hashlib.sha256(f"{fingerprint}\n{path}".encode()).hexdigest()[:16]
     target = Path(models_dir) / "converted" / f"{Path(path).name or 'model'}-{dtype}-{key}"
@@ -156,8 +165,9 @@ def choose_runtime(requested: str | None, record: dict | None) -> tuple[str, str
     if record is None:
         return "torch", "no ONNX export of this model"
     if not record.get("ok"):
-        why = record.get("error") or (f"its cosine to torch float32 was {record.get('min_cosine', 0):.4f}, "
-                                      f"below {record.get('threshold')}")
+        why = record.get("error") or (
+            f"its cosine to torch float32 was {record.get('min_cosine', 0):.4f}, below {record.get('threshold')}"
+        )
         return "torch", f"the ONNX export failed its check ({why})"
     return "onnx", f"export verified (min cosine {record['min_cosine']:.5f} to torch float32)"
 
@@ -185,8 +195,10 @@ def make_embedder(cfg: Config) -> Embedder:
         fingerprint = model_fingerprint(cfg.embedder.model, cfg.paths.models_dir)
         choose_runtime(cfg.embedder.runtime, None)  # an unknown runtime fails before any work
         if cfg.embedder.runtime == "onnx" and cfg.embedder.dtype not in (None, "float32"):
-            raise ValueError(f"the ONNX export is float32: QA_EMBED_RUNTIME=onnx with QA_EMBED_DTYPE="
-                             f"{cfg.embedder.dtype} is not supported (unset one of them)")
+            raise ValueError(
+                f"the ONNX export is float32: QA_EMBED_RUNTIME=onnx with QA_EMBED_DTYPE="
+                f"{cfg.embedder.dtype} is not supported (unset one of them)"
+            )
         if cfg.embedder.runtime != "torch" and cfg.embedder.dtype in (None, "float32"):
             target, record = _onnx_record(path, fingerprint, cfg)
             runtime, reason = choose_runtime(cfg.embedder.runtime, record)

@@ -13,8 +13,9 @@ import functools
 import json
 import queue
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -24,7 +25,6 @@ from qa.models.weights import resolve
 
 class Generator(Protocol):
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
-
 
 
 class LlamaCppGenerator:
@@ -51,8 +51,13 @@ class LlamaCppGenerator:
         self._server = xlc.Server(params)
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        request = {"messages": messages, "stream": True, "max_tokens": max_tokens,
-                   "temperature": temperature, "cache_prompt": True}
+        request = {
+            "messages": messages,
+            "stream": True,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "cache_prompt": True,
+        }
         deltas: queue.Queue = queue.Queue()
         done = object()
 
@@ -98,8 +103,13 @@ class OpenAIHTTPGenerator:
         self.base_url, self.model, self.timeout, self.api_key = base_url.rstrip("/"), model, timeout, api_key
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        body = {"model": self.model, "messages": messages, "stream": True,
-                "max_tokens": max_tokens, "temperature": temperature}
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         url = f"{self.base_url}/chat/completions"
         try:
@@ -109,16 +119,21 @@ class OpenAIHTTPGenerator:
                 for line in r.iter_lines():
                     yield from _sse_deltas(line, url)
         except httpx.ConnectError as err:
-            raise GenerationError(f"cannot reach the generator server at {self.base_url} ({err}); is it "
-                                  "running? Check QA_OPENAI_BASE_URL, or unset QA_GEN_BACKEND to answer "
-                                  "with the built-in model") from None
+            raise GenerationError(
+                f"cannot reach the generator server at {self.base_url} ({err}); is it "
+                "running? Check QA_OPENAI_BASE_URL, or unset QA_GEN_BACKEND to answer "
+                "with the built-in model"
+            ) from None
         except httpx.TimeoutException:
-            raise GenerationError(f"the generator server at {self.base_url} did not answer within "
-                                  f"{self.timeout:g} s; it may be overloaded: try again, or raise "
-                                  "QA_OPENAI_TIMEOUT") from None
+            raise GenerationError(
+                f"the generator server at {self.base_url} did not answer within "
+                f"{self.timeout:g} s; it may be overloaded: try again, or raise "
+                "QA_OPENAI_TIMEOUT"
+            ) from None
         except httpx.HTTPError as err:
-            raise GenerationError(f"the connection to the generator server at {self.base_url} failed: "
-                                  f"{err.__class__.__name__}: {err}") from None
+            raise GenerationError(
+                f"the connection to the generator server at {self.base_url} failed: {err.__class__.__name__}: {err}"
+            ) from None
 
 
 def _http_error(url: str, status: int, body: bytes) -> str:
@@ -149,8 +164,9 @@ def _sse_deltas(line: str, url: str) -> Iterator[str]:
             if text:
                 yield text
     except (ValueError, AttributeError, TypeError):
-        raise GenerationError(f"the generator server at {url} sent a stream that is not in the "
-                              f"OpenAI format: {payload[:120]!r}") from None
+        raise GenerationError(
+            f"the generator server at {url} sent a stream that is not in the OpenAI format: {payload[:120]!r}"
+        ) from None
 
 
 class TransformersGenerator:
@@ -169,11 +185,17 @@ class TransformersGenerator:
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
         from transformers import TextIteratorStreamer  # optional, as above
 
-        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                    return_dict=True)
+        inputs = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = dict(**inputs, max_new_tokens=max_tokens, streamer=streamer,
-                      do_sample=temperature > 0, **({"temperature": temperature} if temperature > 0 else {}))
+        kwargs = dict(
+            **inputs,
+            max_new_tokens=max_tokens,
+            streamer=streamer,
+            do_sample=temperature > 0,
+            **({"temperature": temperature} if temperature > 0 else {}),
+        )
         with self._lock:
             worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
             worker.start()
@@ -189,8 +211,9 @@ def _load(settings: GeneratorSettings, threads: int, models_dir: Path) -> Genera
     if settings.backend == "llamacpp":
         return LlamaCppGenerator(resolve(settings.model, models_dir), settings, threads)
     if settings.backend == "openai":
-        return OpenAIHTTPGenerator(settings.openai_base_url, settings.model, settings.openai_timeout,
-                                   settings.openai_api_key)
+        return OpenAIHTTPGenerator(
+            settings.openai_base_url, settings.model, settings.openai_timeout, settings.openai_api_key
+        )
     if settings.backend == "transformers":
         return TransformersGenerator(resolve(settings.model, models_dir), settings, threads)
     raise ValueError(f"unknown generator backend {settings.backend!r}: use llamacpp, openai or transformers")

@@ -27,7 +27,7 @@ class HashEmbedder:
         out = np.zeros((len(texts), self.dim), np.float32)
         for row, text in enumerate(texts):
             for i in range(max(1, len(text) - 2)):
-                digest = hashlib.blake2b(f"{self.fingerprint}|{text[i:i + 3]}".encode(), digest_size=4).digest()
+                digest = hashlib.blake2b(f"{self.fingerprint}|{text[i : i + 3]}".encode(), digest_size=4).digest()
                 out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
             out[row] /= max(float(np.linalg.norm(out[row])), 1e-9)
         return out

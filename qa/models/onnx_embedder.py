@@ -101,8 +101,8 @@ class OnnxEmbedder:
         ids = np.full((len(texts), width), self._pad, dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
         for row, e in enumerate(encoded):  # right padding, as sentence-transformers pads
-            ids[row, :len(e.ids)] = e.ids
-            mask[row, :len(e.ids)] = 1
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
         with self._lock:
             return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
@@ -111,7 +111,7 @@ class OnnxEmbedder:
         prefix = self._prompts.get(prompt, "")
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths: less padding
         for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             out[rows] = self._batch([prefix + texts[i] for i in rows])
         return out
 
@@ -146,10 +146,15 @@ def _export_graph(model, folder: Path) -> None:
     batch, seq = Dim("batch"), Dim("sequence")
     with torch.no_grad():
         torch.onnx.export(
-            _pipeline(model), (sample["input_ids"], sample["attention_mask"]), str(folder / GRAPH),
-            input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
+            _pipeline(model),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(folder / GRAPH),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["sentence_embedding"],
             dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-            dynamo=True, external_data=True, verbose=False,
+            dynamo=True,
+            external_data=True,
+            verbose=False,
         )
 
 
@@ -182,18 +187,20 @@ def verify(model, embedder: OnnxEmbedder) -> dict:
 def export(path: str, fingerprint: str, target: Path, threads: int = 2) -> dict:
     """Export, verify and install the model at `target`; returns the record written there."""
     import torch  # heavy: imported where needed (the ONNX path runs without torch)
-    from sentence_transformers import SentenceTransformer  # heavy: imported where needed (the ONNX path runs without torch)
+    from sentence_transformers import (
+        SentenceTransformer,
+    )  # heavy: imported where needed (the ONNX path runs without torch)
 
-    print(f"[qa] exporting the embedding model to ONNX (once, a few minutes) into {target}",
-          file=sys.stderr, flush=True)
+    print(
+        f"[qa] exporting the embedding model to ONNX (once, a few minutes) into {target}", file=sys.stderr, flush=True
+    )
     tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     started = time.monotonic()
     torch.set_num_threads(max(1, threads))
     model = SentenceTransformer(path, device="cpu", model_kwargs={"dtype": torch.float32})
-    record = {"fingerprint": fingerprint, "source": path, "exporter": "torch.onnx dynamo",
-              "torch": torch.__version__}
+    record = {"fingerprint": fingerprint, "source": path, "exporter": "torch.onnx dynamo", "torch": torch.__version__}
     try:
         _export_graph(model, tmp)
         _write_meta(model, path, tmp)

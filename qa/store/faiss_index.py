@@ -47,8 +47,7 @@ from qa.text.chunking import EMBED_TEXT_VERSION, chunk_document, embedding_text,
 from qa.text.corpus import text_key
 from qa.types import Chunk, Document
 
-DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "sentences.jsonl",
-              "sentence_vectors.npy")
+DATA_FILES = ("docs.jsonl", "chunks.jsonl", "vectors.npy", "dense.faiss", "sentences.jsonl", "sentence_vectors.npy")
 # faiss is imported inside the functions that use it: importing qa.store (every shell does, and
 # a PostgreSQL deployment never reads a FAISS index) does not load it (0.3 s here), and it loads
 # after torch as it always has (both bring an OpenMP runtime).
@@ -86,9 +85,16 @@ class Index:
     the sentence evidence units with their vectors; and the lookups reads need (unit by id, an
     article's chunks and sentences)."""
 
-    def __init__(self, docs: list[Document], chunks: list[Chunk], vectors: np.ndarray,
-                 manifest: dict, dense=None, sentences: list[Chunk] | None = None,
-                 sentence_vectors: np.ndarray | None = None):
+    def __init__(
+        self,
+        docs: list[Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        manifest: dict,
+        dense=None,
+        sentences: list[Chunk] | None = None,
+        sentence_vectors: np.ndarray | None = None,
+    ):
         self.docs = {d.id: d for d in docs}
         self.chunks = chunks
         self.vectors = vectors
@@ -97,8 +103,11 @@ class Index:
         self.lexical = LexicalIndex([c.text for c in chunks])
         self.by_id = {c.id: i for i, c in enumerate(chunks)}
         self.sentences = sentences or []
-        self.sentence_vectors = (sentence_vectors if sentence_vectors is not None
-                                 else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32))
+        self.sentence_vectors = (
+            sentence_vectors
+            if sentence_vectors is not None
+            else np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+        )
         self.sentence_by_id = {s.id: i for i, s in enumerate(self.sentences)}
         self.doc_sentences: dict[str, list[int]] = {}
         for i, s in enumerate(self.sentences):
@@ -123,38 +132,63 @@ class Index:
         m = self.manifest
         if m.get("embed_fingerprint") != fingerprint or m.get("embed_text") != EMBED_TEXT_VERSION:
             return {}
-        cache = {unit_key(fingerprint, embedding_text(self.docs[c.doc_id], c)): self.vectors[i]
-                 for i, c in enumerate(self.chunks) if c.doc_id in self.docs}
-        cache.update({unit_key(fingerprint, embedding_text(self.docs[s.doc_id], s)): self.sentence_vectors[i]
-                      for i, s in enumerate(self.sentences) if s.doc_id in self.docs})
+        cache = {
+            unit_key(fingerprint, embedding_text(self.docs[c.doc_id], c)): self.vectors[i]
+            for i, c in enumerate(self.chunks)
+            if c.doc_id in self.docs
+        }
+        cache.update(
+            {
+                unit_key(fingerprint, embedding_text(self.docs[s.doc_id], s)): self.sentence_vectors[i]
+                for i, s in enumerate(self.sentences)
+                if s.doc_id in self.docs
+            }
+        )
         return cache
 
     @classmethod
-    def build(cls, docs: list[Document], embedder: Embedder, cfg: Config,
-              reuse: "Index | None" = None) -> "Index":
+    def build(cls, docs: list[Document], embedder: Embedder, cfg: Config, reuse: Index | None = None) -> Index:
         """The snapshot of `docs`, every text embedded in one call per unit kind, except the
         texts `reuse` (the previous generation) already has vectors for."""
-        chunks = [c for d in docs for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)]
+        chunks = [
+            c for d in docs for c in chunk_document(d, cfg.store.chunk_max_chars, cfg.store.chunk_overlap_sentences)
+        ]
         cache = reuse.vector_cache(embedder.fingerprint) if reuse is not None else {}
         by_id = {d.id: d for d in docs}
         sentences = [s for d in docs for s in sentence_units(d)]
         # a one-sentence chunk and its sentence unit embed the same text: embedded once
         vectors, embedded = embed_units(chunks, by_id, embedder, cache)
         sentence_vectors, embedded_sentences = embed_units(sentences, by_id, embedder, cache)
-        manifest = dict(base_manifest(cfg, embedder.fingerprint, embedder.dim), docs={d.id: d.sha256 for d in docs},
-                        chunks=len(chunks), sentences=len(sentences), embedded=embedded + embedded_sentences)
+        manifest = dict(
+            base_manifest(cfg, embedder.fingerprint, embedder.dim),
+            docs={d.id: d.sha256 for d in docs},
+            chunks=len(chunks),
+            sentences=len(sentences),
+            embedded=embedded + embedded_sentences,
+        )
         return cls(docs, chunks, vectors, manifest, sentences=sentences, sentence_vectors=sentence_vectors)
 
-    def with_units(self, doc: Document, new_chunks: list[Chunk], new_vectors: np.ndarray,
-                   new_sentences: list[Chunk], new_sentence_vectors: np.ndarray, embedded: int = 0) -> "Index":
+    def with_units(
+        self,
+        doc: Document,
+        new_chunks: list[Chunk],
+        new_vectors: np.ndarray,
+        new_sentences: list[Chunk],
+        new_sentence_vectors: np.ndarray,
+        embedded: int = 0,
+    ) -> Index:
         """A new snapshot with `doc` and its already embedded units added (no duplicate check:
         the store's add makes it, qa.store.faiss_store)."""
         new_vectors = np.asarray(new_vectors, np.float32).reshape(len(new_chunks), -1)
         vectors = np.concatenate([self.vectors, new_vectors]).astype(np.float32)
-        manifest = dict(self.manifest, docs={**self.manifest["docs"], doc.id: doc.sha256},
-                        chunks=len(self.chunks) + len(new_chunks),
-                        sentences=len(self.sentences) + len(new_sentences),
-                        embedded=embedded, created=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        manifest = dict(
+            self.manifest,
+            docs={**self.manifest["docs"], doc.id: doc.sha256},
+            chunks=len(self.chunks) + len(new_chunks),
+            sentences=len(self.sentences) + len(new_sentences),
+            embedded=embedded,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        )
         dense = None
         if len(vectors) <= HNSW_ABOVE and len(self.vectors) <= HNSW_ABOVE:
             import faiss
@@ -162,9 +196,15 @@ class Index:
             dense = faiss.clone_index(self.dense)
             dense.add(new_vectors)
         sentence_vectors = np.asarray(new_sentence_vectors, np.float32).reshape(len(new_sentences), -1)
-        return Index(list(self.docs.values()) + [doc], self.chunks + new_chunks, vectors, manifest, dense,
-                     self.sentences + new_sentences,
-                     np.concatenate([self.sentence_vectors, sentence_vectors]).astype(np.float32))
+        return Index(
+            list(self.docs.values()) + [doc],
+            self.chunks + new_chunks,
+            vectors,
+            manifest,
+            dense,
+            self.sentences + new_sentences,
+            np.concatenate([self.sentence_vectors, sentence_vectors]).astype(np.float32),
+        )
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, root: Path) -> Path:
@@ -183,11 +223,14 @@ class Index:
         tmp = root / (gen.name + ".tmp")
         tmp.mkdir()
         (tmp / "docs.jsonl").write_text(
-            "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in self.docs.values()), encoding="utf-8")
+            "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in self.docs.values()), encoding="utf-8"
+        )
         (tmp / "chunks.jsonl").write_text(
-            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.chunks), encoding="utf-8")
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.chunks), encoding="utf-8"
+        )
         (tmp / "sentences.jsonl").write_text(
-            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.sentences), encoding="utf-8")
+            "".join(json.dumps(asdict(c), ensure_ascii=False) + "\n" for c in self.sentences), encoding="utf-8"
+        )
         with (tmp / "vectors.npy").open("wb") as f:
             np.save(f, self.vectors)
         with (tmp / "sentence_vectors.npy").open("wb") as f:
@@ -211,18 +254,23 @@ class Index:
         return gen
 
     @classmethod
-    def load(cls, root: Path) -> "Index":
+    def load(cls, root: Path) -> Index:
         """Load the live generation; raises IndexError_ saying what is wrong."""
         import faiss
 
         gen, manifest = _live_generation(root)
         try:
-            docs = [Document(**{**d, "spans": tuple(map(tuple, d["spans"]))})
-                    for d in map(json.loads, (gen / "docs.jsonl").read_text(encoding="utf-8").splitlines())]
+            docs = [
+                Document(**{**d, "spans": tuple(map(tuple, d["spans"]))})
+                for d in map(json.loads, (gen / "docs.jsonl").read_text(encoding="utf-8").splitlines())
+            ]
             chunks, sentences = (
-                [Chunk(**{**c, "sentences": tuple(map(tuple, c["sentences"]))})
-                 for c in map(json.loads, (gen / name).read_text(encoding="utf-8").splitlines())]
-                for name in ("chunks.jsonl", "sentences.jsonl"))
+                [
+                    Chunk(**{**c, "sentences": tuple(map(tuple, c["sentences"]))})
+                    for c in map(json.loads, (gen / name).read_text(encoding="utf-8").splitlines())
+                ]
+                for name in ("chunks.jsonl", "sentences.jsonl")
+            )
             vectors = np.load(gen / "vectors.npy")
             sentence_vectors = np.load(gen / "sentence_vectors.npy")
             dense = faiss.read_index(str(gen / "dense.faiss"))
@@ -233,8 +281,13 @@ class Index:
         if len(sentences) != len(sentence_vectors) or manifest.get("sentences") != len(sentences):
             raise IndexError_("index files disagree on the number of sentences")
         dim = manifest.get("dim")
-        if vectors.ndim != 2 or vectors.shape[1] != dim or dense.d != dim or sentence_vectors.ndim != 2 \
-                or sentence_vectors.shape[1] != dim:
+        if (
+            vectors.ndim != 2
+            or vectors.shape[1] != dim
+            or dense.d != dim
+            or sentence_vectors.ndim != 2
+            or sentence_vectors.shape[1] != dim
+        ):
             raise IndexError_("index vectors do not have the dimension recorded in the manifest")
         ids = {d.id for d in docs}
         if ids != set(manifest.get("docs") or {}) or any(c.doc_id not in ids for c in chunks + sentences):

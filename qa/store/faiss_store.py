@@ -36,7 +36,7 @@ class FaissStore:
                 self.load_error = str(err)
 
     @classmethod
-    def over(cls, index: Index) -> "FaissStore":
+    def over(cls, index: Index) -> FaissStore:
         """A read-only store over an in-memory snapshot (the bench's synthetic corpora)."""
         return cls(None, index)
 
@@ -99,8 +99,12 @@ class FaissStore:
         index = self._live()
         if not unit_ids:
             return np.zeros((0, index.vectors.shape[1]), np.float32)
-        return np.stack([index.vectors[index.by_id[i]] if i in index.by_id
-                         else index.sentence_vectors[index.sentence_by_id[i]] for i in unit_ids])
+        return np.stack(
+            [
+                index.vectors[index.by_id[i]] if i in index.by_id else index.sentence_vectors[index.sentence_by_id[i]]
+                for i in unit_ids
+            ]
+        )
 
     def context(self, unit_id: str) -> Chunk | None:
         """The chunk that holds a cited unit (a sentence is shown inside its passage), or None."""
@@ -108,8 +112,14 @@ class FaissStore:
         unit = _unit(index, unit_id) if index is not None else None
         if unit is None or unit_id in index.by_id:
             return unit
-        return next((index.chunks[i] for i in index.doc_chunks.get(unit.doc_id, [])
-                     if index.chunks[i].start <= unit.start and unit.end <= index.chunks[i].end), unit)
+        return next(
+            (
+                index.chunks[i]
+                for i in index.doc_chunks.get(unit.doc_id, [])
+                if index.chunks[i].start <= unit.start and unit.end <= index.chunks[i].end
+            ),
+            unit,
+        )
 
     def document(self, doc_id: str) -> Document | None:
         index = self._now()
@@ -119,8 +129,10 @@ class FaissStore:
         index = self._now()
         if index is None:
             return []
-        return [DocumentInfo(d.id, d.title, d.date, d.lang, len(index.doc_chunks.get(d.id, [])))
-                for d in sorted(index.docs.values(), key=lambda d: d.id)]
+        return [
+            DocumentInfo(d.id, d.title, d.date, d.lang, len(index.doc_chunks.get(d.id, [])))
+            for d in sorted(index.docs.values(), key=lambda d: d.id)
+        ]
 
     def sentences_of(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
         index = self._live()
@@ -141,8 +153,15 @@ class FaissStore:
         return self.index.staleness(cfg, embedder_fingerprint, hashes)
 
     # -- writes ---------------------------------------------------------------------------
-    def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                     sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
+    def add_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[Chunk],
+        sentence_vectors: np.ndarray,
+        file_hash: str | None = None,
+    ) -> None:
         index = self.index  # the live snapshot, not one a reading() pinned
         if index is None:
             raise IndexError_(f"no usable index in {self.root}; build it with `qa index`")

@@ -111,8 +111,10 @@ FROM c ORDER BY score DESC, c.pos LIMIT %(k)s
 
 
 def _top_lists(n_terms: int) -> str:
-    return " UNION ALL ".join(f"(SELECT term, pos, tf, len FROM qa_postings WHERE term = %(t{i})s "
-                              f"ORDER BY impact DESC, pos LIMIT %(top)s)" for i in range(n_terms))
+    return " UNION ALL ".join(
+        f"(SELECT term, pos, tf, len FROM qa_postings WHERE term = %(t{i})s ORDER BY impact DESC, pos LIMIT %(top)s)"
+        for i in range(n_terms)
+    )
 
 
 _POSTINGS_PKEY = "ALTER TABLE qa_postings ADD CONSTRAINT qa_postings_pkey PRIMARY KEY (pos, term)"
@@ -156,8 +158,14 @@ def _document(data: dict) -> Document:
 
 
 class PostgresStore:
-    def __init__(self, uri: str, top_postings: int = TOP_POSTINGS, bulk_above: int = BULK_ABOVE,
-                 hnsw_above: int = HNSW_ABOVE, ivfflat_above: int = IVFFLAT_ABOVE):
+    def __init__(
+        self,
+        uri: str,
+        top_postings: int = TOP_POSTINGS,
+        bulk_above: int = BULK_ABOVE,
+        hnsw_above: int = HNSW_ABOVE,
+        ivfflat_above: int = IVFFLAT_ABOVE,
+    ):
         """`top_postings`: postings read per query term (TOP_POSTINGS); `bulk_above`: chunks in
         one add into an empty store from which postings are indexed after loading (BULK_ABOVE);
         `hnsw_above`, `ivfflat_above`: the dense index's thresholds (HNSW_ABOVE, IVFFLAT_ABOVE).
@@ -178,7 +186,8 @@ class PostgresStore:
             raise StoreError(
                 f"cannot use the PostgreSQL store at {redact(uri)} ({str(err).strip().splitlines()[0]}). "
                 "Start the server, or set QA_STORE_URI to a reachable database where the pgvector "
-                "extension is installed (CREATE EXTENSION vector), or use QA_STORE=faiss.") from None
+                "extension is installed (CREATE EXTENSION vector), or use QA_STORE=faiss."
+            ) from None
         from pgvector.psycopg import register_vector
 
         register_vector(self.conn)  # numpy arrays in and out, binary on the wire
@@ -257,8 +266,11 @@ class PostgresStore:
     def dense_search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if k <= 0:
             return []
-        rows = self._rows("SELECT pos, -(embedding <#> %(v)s::vector) FROM qa_chunks "
-                          "ORDER BY embedding <#> %(v)s::vector LIMIT %(k)s", {"v": np.asarray(vector, np.float32), "k": k})
+        rows = self._rows(
+            "SELECT pos, -(embedding <#> %(v)s::vector) FROM qa_chunks "
+            "ORDER BY embedding <#> %(v)s::vector LIMIT %(k)s",
+            {"v": np.asarray(vector, np.float32), "k": k},
+        )
         return sorted(((int(p), float(s)) for p, s in rows), key=lambda r: (-r[1], r[0]))
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
@@ -266,8 +278,13 @@ class PostgresStore:
         if not terms or k <= 0:
             return []
         unique = sorted(set(terms))
-        params = {"terms": terms, "k": k, "top": self.top_postings, "rescored": max(k, RESCORED),
-                  **{f"t{i}": term for i, term in enumerate(unique)}}
+        params = {
+            "terms": terms,
+            "k": k,
+            "top": self.top_postings,
+            "rescored": max(k, RESCORED),
+            **{f"t{i}": term for i, term in enumerate(unique)},
+        }
         rows = self._rows(_BM25.replace("{top_lists}", _top_lists(len(unique))), params)
         return [(int(p), float(s)) for p, s in rows if s > 0]
 
@@ -282,8 +299,10 @@ class PostgresStore:
         return np.stack([np.asarray(found[r].to_numpy(), np.float32) for r in rows])
 
     def unit(self, unit_id: str) -> Chunk | None:
-        rows = self._rows("SELECT data FROM qa_chunks WHERE id = %(i)s UNION ALL "
-                          "SELECT data FROM qa_sentences WHERE id = %(i)s", {"i": unit_id})
+        rows = self._rows(
+            "SELECT data FROM qa_chunks WHERE id = %(i)s UNION ALL SELECT data FROM qa_sentences WHERE id = %(i)s",
+            {"i": unit_id},
+        )
         return _chunk(rows[0][0]) if rows else None
 
     def document(self, doc_id: str) -> Document | None:
@@ -311,8 +330,10 @@ class PostgresStore:
             self.conn.execute("DROP TABLE IF EXISTS " + ", ".join(_TABLES))
             for sql in _schema(dim):
                 self.conn.execute(sql)
-            self.conn.execute("INSERT INTO qa_meta VALUES (1, %s, 0, 0, 0)",
-                              (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0, pg_layout=LAYOUT)),))
+            self.conn.execute(
+                "INSERT INTO qa_meta VALUES (1, %s, 0, 0, 0)",
+                (json.dumps(dict(manifest, docs={}, chunks=0, sentences=0, pg_layout=LAYOUT)),),
+            )
         self._dim = dim
 
     def rebuild(self, docs: list[Document], file_hashes: dict[str, str], embedder: Embedder, cfg: Config) -> int:
@@ -326,8 +347,15 @@ class PostgresStore:
             embedded += len(cache)
         return embedded
 
-    def add_document(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                     sentences: list[Chunk], sentence_vectors: np.ndarray, file_hash: str | None = None) -> None:
+    def add_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[Chunk],
+        sentence_vectors: np.ndarray,
+        file_hash: str | None = None,
+    ) -> None:
         self.add_documents([(doc, chunks, chunk_vectors, sentences, sentence_vectors, file_hash)])
 
     def add_documents(self, items: list[tuple]) -> None:
@@ -363,12 +391,16 @@ class PostgresStore:
         except psycopg.errors.UniqueViolation as err:  # a concurrent writer added it first
             raise DuplicateError(f"this article is already indexed ({err.diag.message_detail})") from None
 
-    def _commit_counts(self, counts: "_Counts") -> None:
-        self.conn.execute("UPDATE qa_meta SET n_chunks = %s, total_len = %s, n_sentences = %s",
-                          (counts.chunks, counts.total_len, counts.sentences))
-        self.conn.execute("INSERT INTO qa_terms (term, df) SELECT * FROM unnest(%s::text[], %s::int[]) "
-                          "ON CONFLICT (term) DO UPDATE SET df = qa_terms.df + excluded.df",
-                          (list(counts.df), list(counts.df.values())))
+    def _commit_counts(self, counts: _Counts) -> None:
+        self.conn.execute(
+            "UPDATE qa_meta SET n_chunks = %s, total_len = %s, n_sentences = %s",
+            (counts.chunks, counts.total_len, counts.sentences),
+        )
+        self.conn.execute(
+            "INSERT INTO qa_terms (term, df) SELECT * FROM unnest(%s::text[], %s::int[]) "
+            "ON CONFLICT (term) DO UPDATE SET df = qa_terms.df + excluded.df",
+            (list(counts.df), list(counts.df.values())),
+        )
 
     def _create_dense_index(self, rows: int) -> None:
         if rows <= self.ivfflat_above:
@@ -379,8 +411,10 @@ class PostgresStore:
         # 348 MB at 1,000 lists of 768-d), then every row is assigned to its nearest list
         lists = ivfflat_lists(rows)
         self._build_memory(int((4 * (self._dim or 0) * 52 * lists + 4 * 51 * lists * lists) * 1.25 / 2**20) + 64)
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_ivfflat ON qa_chunks "
-                          f"USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})")
+        self.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS qa_chunks_ivfflat ON qa_chunks "
+            f"USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})"
+        )
         self.conn.execute(f"SET ivfflat.probes = {ivfflat_probes(lists)}")
 
     def _build_memory(self, need_mb: int) -> None:
@@ -393,19 +427,36 @@ class PostgresStore:
         ~10 bytes each on the base layer (1M x 768: ~3.5 GB, over the 2 GB it had before).
         Capped at BUILD_MEMORY_MB (the server's memory is not known here)."""
         self._build_memory(int(rows * (4 * (self._dim or 0) + HNSW_M * 2 * 10 + 100) * 1.25 / 2**20))
-        self.conn.execute(f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw (embedding vector_ip_ops) "
-                          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
+        self.conn.execute(
+            f"CREATE INDEX IF NOT EXISTS qa_chunks_hnsw ON qa_chunks USING hnsw (embedding vector_ip_ops) "
+            f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+        )
 
     def _claim(self, doc: Document) -> None:
         """Inside the add transaction (which holds qa_meta's row lock): refuse duplicates."""
         check_new_article(doc, *self.conn.execute(_KNOWN, _known(doc)).fetchone())
 
-    def _insert(self, doc: Document, chunks: list[Chunk], chunk_vectors: np.ndarray,
-                sentences: list[Chunk], sentence_vectors: np.ndarray, counts: "_Counts", file_hash: str | None) -> None:
+    def _insert(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vectors: np.ndarray,
+        sentences: list[Chunk],
+        sentence_vectors: np.ndarray,
+        counts: _Counts,
+        file_hash: str | None,
+    ) -> None:
         cur = self.conn.cursor()
-        cur.execute("INSERT INTO qa_docs (id, sha256, text_key, data, file_hash) VALUES (%s, %s, %s, %s, %s)",
-                    (doc.id, doc.sha256, text_key(doc.text), json.dumps(asdict(doc), ensure_ascii=False),
-                     file_hash or doc.sha256))
+        cur.execute(
+            "INSERT INTO qa_docs (id, sha256, text_key, data, file_hash) VALUES (%s, %s, %s, %s, %s)",
+            (
+                doc.id,
+                doc.sha256,
+                text_key(doc.text),
+                json.dumps(asdict(doc), ensure_ascii=False),
+                file_hash or doc.sha256,
+            ),
+        )
         _copy_chunks(cur, chunks, chunk_vectors, counts)
         # binary COPY: vectors as float32 bytes (formatting them as text took 0.7 ms per 768-d vector,
         # 12 minutes for 1M chunks; binary rows go 14x faster)
@@ -419,9 +470,12 @@ class PostgresStore:
     def unit_vectors(self, unit_ids: list[str]) -> np.ndarray:
         if not unit_ids:
             return np.zeros((0, self._dim or 0), np.float32)
-        rows = self._rows("SELECT id, embedding, 1 FROM qa_chunks WHERE id = ANY(%(i)s) UNION ALL "
-                          "SELECT id, embedding, 0 FROM qa_sentences WHERE id = ANY(%(i)s)",
-                          {"i": list(unit_ids)}, binary=True)
+        rows = self._rows(
+            "SELECT id, embedding, 1 FROM qa_chunks WHERE id = ANY(%(i)s) UNION ALL "
+            "SELECT id, embedding, 0 FROM qa_sentences WHERE id = ANY(%(i)s)",
+            {"i": list(unit_ids)},
+            binary=True,
+        )
         found = {i: v for i, v, _ in sorted(rows, key=lambda r: r[2])}  # a chunk id wins, as in Index.unit
         return np.stack([np.asarray(found[i].to_numpy(), np.float32) for i in unit_ids])
 
@@ -430,15 +484,20 @@ class PostgresStore:
         return _chunk(rows[0][0]) if rows else None
 
     def documents(self) -> list[DocumentInfo]:
-        rows = self._rows("SELECT d.id, d.data->>'title', d.data->>'date', d.data->>'lang', count(c.pos) "
-                          "FROM qa_docs d LEFT JOIN qa_chunks c ON c.doc_id = d.id "
-                          'GROUP BY d.id ORDER BY d.id COLLATE "C"')
+        rows = self._rows(
+            "SELECT d.id, d.data->>'title', d.data->>'date', d.data->>'lang', count(c.pos) "
+            "FROM qa_docs d LEFT JOIN qa_chunks c ON c.doc_id = d.id "
+            'GROUP BY d.id ORDER BY d.id COLLATE "C"'
+        )
         return [DocumentInfo(i, t, d, lang, int(n)) for i, t, d, lang, n in rows]
 
     def sentences_of(self, doc_ids: list[str]) -> tuple[list[Chunk], np.ndarray]:
-        rows = self._rows("SELECT s.data, s.embedding FROM qa_sentences s "
-                          "JOIN unnest(%s::text[]) WITH ORDINALITY AS q(doc_id, n) USING (doc_id) ORDER BY q.n, s.pos",
-                          (list(dict.fromkeys(doc_ids)),), binary=True)
+        rows = self._rows(
+            "SELECT s.data, s.embedding FROM qa_sentences s "
+            "JOIN unnest(%s::text[]) WITH ORDINALITY AS q(doc_id, n) USING (doc_id) ORDER BY q.n, s.pos",
+            (list(dict.fromkeys(doc_ids)),),
+            binary=True,
+        )
         if not rows:
             return [], np.zeros((0, self._dim or 0), np.float32)
         return [_chunk(d) for d, _ in rows], np.stack([np.asarray(v.to_numpy(), np.float32) for _, v in rows])
@@ -451,8 +510,7 @@ class PostgresStore:
 # What check_new_article needs to know of an article: the id of the indexed article with the same
 # text key (an equal text has an equal key: the sha256 column need not be compared), and whether
 # its id is taken. Both are unique columns: two index probes.
-_KNOWN = ("SELECT (SELECT id FROM qa_docs WHERE text_key = %(t)s), "
-          "EXISTS (SELECT 1 FROM qa_docs WHERE id = %(i)s)")
+_KNOWN = "SELECT (SELECT id FROM qa_docs WHERE text_key = %(t)s), EXISTS (SELECT 1 FROM qa_docs WHERE id = %(i)s)"
 
 
 def _known(doc: Document) -> dict:
@@ -473,9 +531,11 @@ SELECT data FROM (
 ORDER BY k, pos LIMIT 1
 """
 
+
 @dataclass
 class _Counts:
     """The store's counters during an add transaction (written to qa_meta and qa_terms at its end)."""
+
     chunks: int
     sentences: int
     total_len: int
@@ -509,7 +569,8 @@ def _schema(dim: int) -> list[str]:
         "CREATE TABLE qa_docs (id text PRIMARY KEY, sha256 text NOT NULL UNIQUE, text_key text NOT NULL UNIQUE, "
         "data jsonb NOT NULL, file_hash text)",
         f"CREATE TABLE qa_chunks (pos bigint PRIMARY KEY, id text NOT NULL UNIQUE, "
-        f"doc_id text NOT NULL REFERENCES qa_docs, len int NOT NULL, data jsonb NOT NULL, embedding vector({dim}) NOT NULL)",
+        f"doc_id text NOT NULL REFERENCES qa_docs, len int NOT NULL, data jsonb NOT NULL, "
+        f"embedding vector({dim}) NOT NULL)",
         f"CREATE TABLE qa_sentences (pos bigint PRIMARY KEY, id text NOT NULL UNIQUE, "
         f"doc_id text NOT NULL REFERENCES qa_docs, data jsonb NOT NULL, embedding vector({dim}) NOT NULL)",
         # one row per (term, chunk): tf, the chunk's token length and impact(), so that scoring
@@ -523,8 +584,11 @@ def _schema(dim: int) -> list[str]:
         "CREATE TABLE qa_terms (term text PRIMARY KEY, df int NOT NULL)",
         # vectors in the row, not TOASTed: an exact scan then reads no second table (fits a page
         # up to ~1,900 dimensions)
-        *([f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]
-          if dim <= 1900 else []),
+        *(
+            [f"ALTER TABLE {t} ALTER COLUMN embedding SET STORAGE PLAIN" for t in ("qa_chunks", "qa_sentences")]
+            if dim <= 1900
+            else []
+        ),
         "CREATE INDEX qa_sentences_doc ON qa_sentences (doc_id, pos)",
         # an article's chunks (context(), documents()): without it each read scanned all chunks
         "CREATE INDEX qa_chunks_doc ON qa_chunks (doc_id, pos)",

@@ -130,5 +130,9 @@ def sentence_units(doc: Document) -> list[Chunk]:
     """Every sentence of the article's kept text as a one-sentence Chunk ("<doc>#s<n>"): the
     evidence units an answer is written from and cites (qa.evidence)."""
     spans = [span for s, e in doc.spans for span in split_sentences(doc.text, s, e, doc.lang)]
-    return [Chunk(id=f"{doc.id}#s{n}", doc_id=doc.id, lang=doc.lang, start=a, end=b, text=doc.text[a:b],
-                  sentences=((a, b),)) for n, (a, b) in enumerate(spans)]
+    return [
+        Chunk(
+            id=f"{doc.id}#s{n}", doc_id=doc.id, lang=doc.lang, start=a, end=b, text=doc.text[a:b], sentences=((a, b),)
+        )
+        for n, (a, b) in enumerate(spans)
+    ]

@@ -20,8 +20,8 @@ import json
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from charset_normalizer import from_bytes
 
@@ -34,10 +34,36 @@ MAX_DOC_BYTES = 2_000_000
 
 # Autonyms as they appear in site language menus.
 _LANGUAGE_NAMES = (
-    "English", "Deutsch", "Français", "Español", "español", "Italiano", "Português", "Русский",
-    "日本語", "한국어", "한어", "Ελληνικά", "Latina", "Suomi", "Suomalainen", "Indonesian",
-    "Sanskrit", "العربية", "中文", "简体中文", "繁體中文", "Nederlands", "Polski", "Türkçe",
-    "Tiếng Việt", "ไทย", "हिन्दी", "Svenska", "فارسی", "עברית",
+    "English",
+    "Deutsch",
+    "Français",
+    "Español",
+    "español",
+    "Italiano",
+    "Português",
+    "Русский",
+    "日本語",
+    "한국어",
+    "한어",
+    "Ελληνικά",
+    "Latina",
+    "Suomi",
+    "Suomalainen",
+    "Indonesian",
+    "Sanskrit",
+    "العربية",
+    "中文",
+    "简体中文",
+    "繁體中文",
+    "Nederlands",
+    "Polski",
+    "Türkçe",
+    "Tiếng Việt",
+    "ไทย",
+    "हिन्दी",
+    "Svenska",
+    "فارسی",
+    "עברית",
 )
 # Lines that belong to page furniture rather than the article (tips, comment boxes, account
 # menus, template placeholders). Matched only in the final third of a document.
@@ -193,8 +219,17 @@ def _spans_of(text: str, sha256: str) -> tuple[tuple[int, int], ...]:
     return spans
 
 
-def make_document(doc_id: str, text: str, path: str = "", *, title: str | None = None, date: str | None = None,
-                  lang: str | None = None, source: str = "", source_type: str = "") -> Document:
+def make_document(
+    doc_id: str,
+    text: str,
+    path: str = "",
+    *,
+    title: str | None = None,
+    date: str | None = None,
+    lang: str | None = None,
+    source: str = "",
+    source_type: str = "",
+) -> Document:
     """A Document of `text`; title, date and language from the file's metadata when given
     (qa.text.formats), else found in the text."""
     sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -248,8 +283,9 @@ def write_source(path: Path, metadata: dict) -> Path:
     """Write the metadata file of the article file `path` (atomically); returns its path."""
     target = source_file(path)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps({k: metadata[k] for k in _SOURCE_KEYS if metadata.get(k)}, ensure_ascii=False),
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps({k: metadata[k] for k in _SOURCE_KEYS if metadata.get(k)}, ensure_ascii=False), encoding="utf-8"
+    )
     tmp.replace(target)
     return target
 
@@ -261,8 +297,11 @@ def read_source(path: Path) -> dict:
         data = json.loads(source_file(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if k in _SOURCE_KEYS and isinstance(v, str) and v} \
-        if isinstance(data, dict) else {}
+    return (
+        {k: v for k, v in data.items() if k in _SOURCE_KEYS and isinstance(v, str) and v}
+        if isinstance(data, dict)
+        else {}
+    )
 
 
 def corpus_files(folder: Path) -> list[Path]:
@@ -278,8 +317,12 @@ def corpus_dirs(cfg: Config) -> list[Path]:
 def corpus_hashes(folders: Iterable[Path]) -> dict[str, str]:
     """doc id → sha256 of the file bytes, for every article file in `folders` (what an index's
     manifest records, so its staleness is decided without decoding a file)."""
-    return {path.stem: hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in folders if folder.is_dir() for path in corpus_files(folder)}
+    return {
+        path.stem: hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        if folder.is_dir()
+        for path in corpus_files(folder)
+    }
 
 
 def read_corpus(folders: Iterable[Path]) -> tuple[list[Document], dict[str, str]]:

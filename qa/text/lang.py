@@ -18,22 +18,37 @@ from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 from qa.text.scripts import HAN, KANA
 
 NAMES = {
-    "en": "English", "de": "German", "zh": "Chinese", "ar": "Arabic", "fr": "French",
-    "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "ru": "Russian",
-    "ja": "Japanese", "ko": "Korean", "tr": "Turkish", "pl": "Polish",
+    "en": "English",
+    "de": "German",
+    "zh": "Chinese",
+    "ar": "Arabic",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "tr": "Turkish",
+    "pl": "Polish",
 }
 _LATIN = ("en", "de", "fr", "es", "it", "pt", "nl", "tr", "pl")
 _PRIOR = {"en": 2.0, "de": 2.0}
 # Function words found in only one of English and German. lingua is unreliable on a three-word
 # question ("Was plant Murati?" scores en > de); when it picks one of the two, these cues decide.
 _CUES = {
-    "de": frozenset("ist sind und nicht der dem ein eine einen einem wer wie warum wieso weshalb wohin "
-                    "woher welche welcher welches wann hat haben hatte wurde wird für über auf bei nach "
-                    "sich auch noch viel viele".split()),
-    "en": frozenset("the what who whom why how which where when did does do is are and of to has have "
-                    "had been were".split()),
+    "de": frozenset(
+        (
+            "ist sind und nicht der dem ein eine einen einem wer wie warum wieso weshalb wohin woher welche "
+            "welcher welches wann hat haben hatte wurde wird für über auf bei nach sich auch noch viel viele"
+        ).split()
+    ),
+    "en": frozenset(
+        ("the what who whom why how which where when did does do is are and of to has have had been were").split()
+    ),
 }
-_EN_AFTER_WAS = frozenset("the a an he she it they there this that his her its their any anyone one".split())
+_EN_AFTER_WAS = frozenset(("the a an he she it they there this that his her its their any anyone one").split())
 
 
 def _script_counts(text: str) -> dict[str, int]:
@@ -121,7 +136,7 @@ def detect(text: str, default: str = "en") -> str:
 
 
 def _en_de_cue(text: str) -> str | None:
-    """"en" or "de" when a short text has function words of only that language, else None."""
+    """ "en" or "de" when a short text has function words of only that language, else None."""
     words = re.findall(r"[^\W\d_]+", text)
     if len(words) > 20:  # longer text: lingua is reliable
         return None
@@ -155,8 +170,9 @@ def _word_of(word: str, other: str) -> bool:
     German answer only lower-case words count: German capitalises nouns, English names too."""
     if len(word) < 5 or (other == "en" and not word.islower()):
         return False
-    scores = {c.language.iso_code_639_1.name.lower(): c.value
-              for c in _lingua().compute_language_confidence_values(word)}
+    scores = {
+        c.language.iso_code_639_1.name.lower(): c.value for c in _lingua().compute_language_confidence_values(word)
+    }
     return scores.get(other, 0.0) >= WORD_CONFIDENCE
 
 
@@ -180,14 +196,19 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
             if low in keep or low in _CUES[lang]:
                 continue
             other_script = any(ch.isalpha() and not _LATIN_WORD.match(ch) for ch in word)
-            if other_script or (word.islower() and low in _CUES[other]) \
-                    or (lang == "en" and _GERMAN_LETTERS.search(word)) or _word_of(word, other):
+            if (
+                other_script
+                or (word.islower() and low in _CUES[other])
+                or (lang == "en" and _GERMAN_LETTERS.search(word))
+                or _word_of(word, other)
+            ):
                 found.append(word)
     elif lang in ("zh", "ar", "ja", "ko", "ru"):
         for m in _LATIN_WORD.finditer(text):
             word = m.group()
-            glued = (m.start() > 0 and text[m.start() - 1].isalpha() and not _LATIN_WORD.match(text[m.start() - 1])) \
-                or (m.end() < len(text) and text[m.end()].isalpha() and not _LATIN_WORD.match(text[m.end()]))
+            glued = (
+                m.start() > 0 and text[m.start() - 1].isalpha() and not _LATIN_WORD.match(text[m.start() - 1])
+            ) or (m.end() < len(text) and text[m.end()].isalpha() and not _LATIN_WORD.match(text[m.end()]))
             if word.lower() in keep or len(word) < 3:
                 continue
             if (word.islower() and len(word) >= 4) or (glued and word[0].islower()):
@@ -199,8 +220,21 @@ def foreign_words(text: str, lang: str, allowed: str = "") -> list[str]:
 # (布贝克 → BuBeiKe, بوبيك → bwbyk), then sounds that scripts render alike fold together
 # (b/p, d/t, g/k/c/q, r/l, v/f, z/s; Chinese writes l and r with one syllable) and vowels,
 # glides and h go (Arabic writes few vowels). Bubeck, 布贝克 and بوبيك all become "pk".
-_FOLD = (("sch", "sh"), ("ck", "k"), ("ph", "f"), ("c", "k"), ("q", "k"), ("v", "f"), ("z", "s"),
-         ("x", "ks"), ("d", "t"), ("b", "p"), ("g", "k"), ("r", "l"), ("j", "y"))
+_FOLD = (
+    ("sch", "sh"),
+    ("ck", "k"),
+    ("ph", "f"),
+    ("c", "k"),
+    ("q", "k"),
+    ("v", "f"),
+    ("z", "s"),
+    ("x", "ks"),
+    ("d", "t"),
+    ("b", "p"),
+    ("g", "k"),
+    ("r", "l"),
+    ("j", "y"),
+)
 
 
 def skeleton(word: str) -> str:

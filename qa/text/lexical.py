@@ -17,16 +17,19 @@ import re
 import unicodedata
 
 # U+30FB "・" (the separator in transliterated names: 米拉・穆拉蒂) is punctuation, not a character
-_TOKEN = re.compile(r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(
+    r"[\u3040-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+|[^\W_]+", re.UNICODE
+)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال", "و")
 _STOP = frozenset(
-    "the a an of to in and or is are was were be been for on at by with from that this it as "
-    "what who whom why how when where which did does do "
-    "der die das den dem des ein eine einer eines und oder ist sind war waren zu im in am an auf "
-    "von mit für bei als dass wie was wer wo warum hat haben sich er sie es nicht auch "
-    "في من على إلى عن أن إن هل ما ماذا لماذا كيف مع هذا هذه التي الذي".split()
+    (
+        "the a an of to in and or is are was were be been for on at by with from that this it as what who "
+        "whom why how when where which did does do der die das den dem des ein eine einer eines und oder ist "
+        "sind war waren zu im in am an auf von mit für bei als dass wie was wer wo warum hat haben sich er "
+        "sie es nicht auch في من على إلى عن أن إن هل ما ماذا لماذا كيف مع هذا هذه التي الذي"
+    ).split()
 )
 
 

@@ -8,7 +8,7 @@ The assistant writes exactly one form, "[n]", before a sentence's final punctuat
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from qa.text.scripts import CJK_WIDE
 
@@ -58,7 +58,7 @@ def render(numbers: list[int]) -> str:
 def attach(sentence: str, rendered: str) -> str:
     """Put rendered markers before the sentence's final punctuation: "… Anthropic [1]."."""
     m = _SENTENCE_END.search(sentence)
-    before, end = (sentence[: m.start()], sentence[m.start():]) if m else (sentence, "")
+    before, end = (sentence[: m.start()], sentence[m.start() :]) if m else (sentence, "")
     return before.rstrip() + ("" if _ends_wide(before) else " ") + rendered + end
 
 

@@ -20,9 +20,11 @@ NAMED_NUMBER = re.compile(rf"(?<![{LATIN}0-9])[A-Za-z]+-?\d[{LATIN}0-9.]*(?![{LA
 
 # Capitalised words that are not names: months, currencies, units (en and de).
 _NOT_NAMES = frozenset(
-    "january february march april may june july august september october november december "
-    "januar februar märz juni juli oktober dezember dollar dollars us-dollar usd euro yuan rmb "
-    "milliarden millionen prozent ki ai".split()
+    (
+        "january february march april may june july august september october november december januar februar "
+        "märz juni juli oktober dezember dollar dollars us-dollar usd euro yuan rmb milliarden millionen "
+        "prozent ki ai"
+    ).split()
 )
 _GERMAN_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tät|nis|en|ern|chen)$")
 
@@ -42,8 +44,9 @@ def names(sentence: str, lang: str = "en") -> list[str]:
         # or starts a run of capitalised words ("Mira Murati").
         if initial and not (re.search(r"\d|.[A-Z]", word) or _in_run(sentence, matches, i)):
             continue
-        if lang == "de" and not (re.search(r"\d|.[A-Z]", word) or
-                                 (_in_run(sentence, matches, i) and not _GERMAN_NOUN.search(word))):
+        if lang == "de" and not (
+            re.search(r"\d|.[A-Z]", word) or (_in_run(sentence, matches, i) and not _GERMAN_NOUN.search(word))
+        ):
             continue
         found.append(word)
     return found

@@ -16,24 +16,85 @@ import cn2an
 
 _SCALES = {
     # English
-    "thousand": 1e3, "million": 1e6, "millions": 1e6, "billion": 1e9, "billions": 1e9, "trillion": 1e12,
-    "mn": 1e6, "bn": 1e9,
+    "thousand": 1e3,
+    "million": 1e6,
+    "millions": 1e6,
+    "billion": 1e9,
+    "billions": 1e9,
+    "trillion": 1e12,
+    "mn": 1e6,
+    "bn": 1e9,
     # German
-    "tausend": 1e3, "mio": 1e6, "million_de": 1e6, "millionen": 1e6, "milliarde": 1e9, "milliarden": 1e9,
-    "mrd": 1e9, "billionen": 1e12, "billiarde": 1e15, "billiarden": 1e15,
+    "tausend": 1e3,
+    "mio": 1e6,
+    "million_de": 1e6,
+    "millionen": 1e6,
+    "milliarde": 1e9,
+    "milliarden": 1e9,
+    "mrd": 1e9,
+    "billionen": 1e12,
+    "billiarde": 1e15,
+    "billiarden": 1e15,
     # Arabic
-    "ألف": 1e3, "آلاف": 1e3, "مليون": 1e6, "ملايين": 1e6, "مليار": 1e9, "مليارات": 1e9, "بليون": 1e9,
+    "ألف": 1e3,
+    "آلاف": 1e3,
+    "مليون": 1e6,
+    "ملايين": 1e6,
+    "مليار": 1e9,
+    "مليارات": 1e9,
+    "بليون": 1e9,
     "تريليون": 1e12,
     # Chinese (after a number)
-    "千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7, "亿": 1e8, "万亿": 1e12,
+    "千": 1e3,
+    "万": 1e4,
+    "百万": 1e6,
+    "千万": 1e7,
+    "亿": 1e8,
+    "万亿": 1e12,
 }
 _WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20,
-    "eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8,
-    "neun": 9, "zehn": 10, "elf": 11, "zwölf": 12, "zwanzig": 20,
-    "واحد": 1, "اثنان": 2, "اثنين": 2, "ثلاثة": 3, "ثلاث": 3, "أربعة": 4, "خمسة": 5, "ستة": 6,
-    "سبعة": 7, "سبع": 7, "ثمانية": 8, "تسعة": 9, "عشرة": 10, "عشر": 10, "أحد عشر": 11, "اثني عشر": 12,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "twenty": 20,
+    "eins": 1,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "neun": 9,
+    "zehn": 10,
+    "elf": 11,
+    "zwölf": 12,
+    "zwanzig": 20,
+    "واحد": 1,
+    "اثنان": 2,
+    "اثنين": 2,
+    "ثلاثة": 3,
+    "ثلاث": 3,
+    "أربعة": 4,
+    "خمسة": 5,
+    "ستة": 6,
+    "سبعة": 7,
+    "سبع": 7,
+    "ثمانية": 8,
+    "تسعة": 9,
+    "عشرة": 10,
+    "عشر": 10,
+    "أحد عشر": 11,
+    "اثني عشر": 12,
 }
 _ARABIC_INDIC = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬０１２３４５６７８９", "01234567890123456789.,0123456789")
 # A number may follow a Han or Arabic letter directly ("获得了66亿", "عام2024"), not a Latin letter,
@@ -47,7 +108,9 @@ _NUM = re.compile(
 # A scale word with an article or "one" instead of digits: "a billion", "einer Billion", "مليار".
 _ONE_SCALE = re.compile(
     r"(?<![\w.,])(?:(?:a|one|ein|eine|einer|einen|einem)\s+(million|billion|trillion|milliarde|billiarde)"
-    r"|(مليار|مليون|تريليون))(?!\w)", re.IGNORECASE)
+    r"|(مليار|مليون|تريليون))(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def scale_value(word: str, lang: str | None = None) -> float:
@@ -56,11 +119,14 @@ def scale_value(word: str, lang: str | None = None) -> float:
     if lang == "de" and word == "billion":
         return 1e12
     return _SCALES.get(word, _SCALES.get(word + "_de", 1.0))
+
+
 # A Chinese numeral counts only when a unit or classifier follows it: 一 alone is part of many
 # words (一直 "always", 一些 "some"), 三位 "three (people)" and 十年 "ten years" are numbers.
 _CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千]+(?:[万亿])?(?=[位名个人家年月日号岁亿万倍次项款成条只种])")
-_WORD = re.compile(r"\b(" + "|".join(sorted((w for w in _WORDS if " " not in w), key=len, reverse=True)) + r")\b",
-                   re.IGNORECASE)
+_WORD = re.compile(
+    r"\b(" + "|".join(sorted((w for w in _WORDS if " " not in w), key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
 
 
 WORDS = frozenset(_WORDS)
@@ -136,8 +202,20 @@ _UNITS = {
 
 _SCALE_LANG = {
     **{w: "en" for w in ("thousand", "million", "millions", "billion", "billions", "trillion", "mn", "bn")},
-    **{w: "de" for w in ("tausend", "mio", "millionen", "milliarde", "milliarden", "mrd", "billionen",
-                         "billiarde", "billiarden")},
+    **{
+        w: "de"
+        for w in (
+            "tausend",
+            "mio",
+            "millionen",
+            "milliarde",
+            "milliarden",
+            "mrd",
+            "billionen",
+            "billiarde",
+            "billiarden",
+        )
+    },
     **{w: "ar" for w in ("ألف", "آلاف", "مليون", "ملايين", "مليار", "مليارات", "بليون", "تريليون")},
     **{w: "zh" for w in ("千", "万", "百万", "千万", "亿", "万亿")},
 }

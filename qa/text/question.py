@@ -17,11 +17,10 @@ import re
 
 from qa.text.lang import long_enough
 
-
 _QUESTION_WORDS = {
     "en": r"what|which|who|whom|whose|when|where|why|how",
     "de": r"was|welche[mnrs]?|wer|wen|wem|wessen|wann|wo|wohin|woher|warum|weshalb|wieso|wie|"
-          r"wofür|wozu|womit|wovon|worüber|woran|worauf|wodurch",
+    r"wofür|wozu|womit|wovon|worüber|woran|worauf|wodurch",
     # "من" (who) is also the preposition "from": it starts a part only as "من هو/هي/هم"
     "ar": r"ما|ماذا|متى|أين|لماذا|كيف|كم|أي|أية|هل|من (?:هو|هي|هم)",
 }
@@ -69,4 +68,3 @@ def split_question(question: str, lang: str) -> list[str]:
     mark = _MARK.get(lang, "?")
     parts = [p if _ENDS.search(p[-1:]) else p.rstrip(" ,.;:،，") + mark for p in parts]
     return [p[:1].upper() + p[1:] for p in parts]
-

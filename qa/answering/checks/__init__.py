@@ -14,8 +14,14 @@ from qa.answering.checks.support import SupportCheck
 from qa.answering.checks.wording import AddsNothingCheck, MarkerAsContentCheck, SaysNothingCheck
 
 CHECKS: tuple[Check, ...] = (
-    NumbersCheck(), SaysNothingCheck(), MarkerAsContentCheck(), NamesCheck(), AddsNothingCheck(), ScriptCheck(),
-    ForeignWordsCheck(), SupportCheck(),
+    NumbersCheck(),
+    SaysNothingCheck(),
+    MarkerAsContentCheck(),
+    NamesCheck(),
+    AddsNothingCheck(),
+    ScriptCheck(),
+    ForeignWordsCheck(),
+    SupportCheck(),
 )
 # the steps around the checks that CheckSettings.off can switch off by name too: the rewrite of a
 # draft in the wrong language (qa.answering.draft), the number repairs (qa.answering.repair) and

@@ -14,13 +14,12 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.answering.claims import Claim
 from qa.config import CheckSettings
 from qa.models.embedder import Embedder
 from qa.text import numbers
 from qa.text.lexical import tokenize
 from qa.types import Passage, Reason
-
-from qa.answering.claims import Claim
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,28 @@ class Context:
         return " ".join(self.texts) + " " + self.question.lower()
 
     @classmethod
-    def of(cls, question: str, lang: str, passages: list[Passage], documents: list[str] | None,
-           settings: CheckSettings, embedder: Embedder) -> Context:
+    def of(
+        cls,
+        question: str,
+        lang: str,
+        passages: list[Passage],
+        documents: list[str] | None,
+        settings: CheckSettings,
+        embedder: Embedder,
+    ) -> Context:
         texts = [p.chunk.text.lower() for p in passages]
-        return cls(question=question, lang=lang, passages=passages, texts=texts,
-                   articles=[d.lower() for d in documents] if documents else texts,
-                   stated=[numbers.extract(p.chunk.text, lang=p.chunk.lang) for p in passages],
-                   question_numbers=numbers.extract(question, lang=lang),
-                   question_tokens=frozenset(tokenize(question)), settings=settings, embedder=embedder)
+        return cls(
+            question=question,
+            lang=lang,
+            passages=passages,
+            texts=texts,
+            articles=[d.lower() for d in documents] if documents else texts,
+            stated=[numbers.extract(p.chunk.text, lang=p.chunk.lang) for p in passages],
+            question_numbers=numbers.extract(question, lang=lang),
+            question_tokens=frozenset(tokenize(question)),
+            settings=settings,
+            embedder=embedder,
+        )
 
 
 class Check(Protocol):

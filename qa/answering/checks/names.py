@@ -27,7 +27,7 @@ def candidate_words(passages: list[Passage]) -> list[str]:
     for p in passages:
         words.update(_ALIAS_WORD.findall(p.chunk.text))
         for run in _HAN_RUN.findall(p.chunk.text):
-            words.update(run[i:i + n] for n in (2, 3, 4) for i in range(len(run) - n + 1))
+            words.update(run[i : i + n] for n in (2, 3, 4) for i in range(len(run) - n + 1))
     return sorted(words)
 
 
@@ -40,8 +40,12 @@ def untranslated(found: list[str], ctx: Context) -> list[str]:
         return found
     s = ctx.settings
     sims = ctx.embedder.embed_queries(found) @ ctx.embedder.embed_documents(words).T
-    return [n for n, row in zip(found, sims) if float(row.max()) < s.alias_cosine and not any(
-        row[j] >= s.sound_alias_cosine and sounds_alike(n, w) for j, w in enumerate(words))]
+    return [
+        n
+        for n, row in zip(found, sims)
+        if float(row.max()) < s.alias_cosine
+        and not any(row[j] >= s.sound_alias_cosine and sounds_alike(n, w) for j, w in enumerate(words))
+    ]
 
 
 class NamesCheck:

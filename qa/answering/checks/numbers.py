@@ -17,8 +17,11 @@ from qa.types import Reason
 
 def claimed_numbers(text: str, ctx: Context) -> list[float]:
     """The values a sentence states that the question does not already give."""
-    return [v for v in numbers.extract(NAMED_NUMBER.sub(" ", text), lang=ctx.lang)
-            if not any(numbers.same(v, q) for q in ctx.question_numbers)]
+    return [
+        v
+        for v in numbers.extract(NAMED_NUMBER.sub(" ", text), lang=ctx.lang)
+        if not any(numbers.same(v, q) for q in ctx.question_numbers)
+    ]
 
 
 class NumbersCheck:
@@ -39,9 +42,13 @@ class NumbersCheck:
                 cite = (max(together, key=lambda n: subject.sims[n - 1]),)
             return State(cite=cite, grounded=True)
         if ok:
-            return Problem(Reason.NUMBER_WITHOUT_ITS_NAME,
-                           f"the passages do not state {', '.join(numbers.render(v, 'en') for v in claimed)} "
-                           f"together with {', '.join(known)}")
+            return Problem(
+                Reason.NUMBER_WITHOUT_ITS_NAME,
+                f"the passages do not state {', '.join(numbers.render(v, 'en') for v in claimed)} "
+                f"together with {', '.join(known)}",
+            )
         missing = numbers.supported(claimed, [v for vs in ctx.stated for v in vs])
-        return Problem(Reason.NUMBER_NOT_IN_SOURCES,
-                       f"number not in the passages: {', '.join(numbers.render(v, 'en') for v in missing or claimed)}")
+        return Problem(
+            Reason.NUMBER_NOT_IN_SOURCES,
+            f"number not in the passages: {', '.join(numbers.render(v, 'en') for v in missing or claimed)}",
+        )

@@ -30,5 +30,7 @@ class SupportCheck:
         best = int(np.argmax(subject.sims))
         if subject.sims[best] >= threshold:
             return State(cite=(best + 1,), grounded=state.grounded)
-        return Problem(Reason.UNSUPPORTED,
-                       f"not supported by the passages (similarity {max(cited, float(subject.sims[best])):.2f})")
+        return Problem(
+            Reason.UNSUPPORTED,
+            f"not supported by the passages (similarity {max(cited, float(subject.sims[best])):.2f})",
+        )
