@@ -242,6 +242,57 @@ def test_score_item_and_aggregate():
     assert m["latency_total_p50"] == 1.0 and m["latency_ttft_p50"] is None
 
 
+def test_same_and_cross_language_facts_content_free_answers_and_named_gaps():
+    abstain = "The articles don't contain an answer to this question."
+    base = {"lang": "en", "answerable": True, "facts": [["OpenAI"]], "gold_docs": ["d1"], "evidence": []}
+    same = scoring.score_item(
+        {**base, "id": "en-1", "question": "Where does Bubeck go?"},
+        _answer("He joins OpenAI [1].", []),
+        [],
+        DOCS,
+        {},
+        abstain,
+    )
+    cross = scoring.score_item(
+        {**base, "id": "en-2", "question": "Where does he go?", "tags": ["cross-lingual"]},
+        _answer("He goes somewhere [1].", []),
+        [],
+        DOCS,
+        {},
+        abstain,
+    )
+    restated = scoring.score_item(
+        {**base, "id": "en-3", "question": "In which field did it happen?", "answerable": False, "facts": []},
+        _answer("It happened in the field [1].", []),
+        [],
+        DOCS,
+        {},
+        abstain,
+    )
+    gap = scoring.score_item(
+        {**base, "id": "en-4", "question": "How much did he earn?", "answerable": False, "facts": []},
+        _answer("The articles do not say how much he earned.", []),
+        [],
+        DOCS,
+        {},
+        abstain,
+    )
+    assert cross["cross_language"] and not same["cross_language"]
+    assert restated["content_free"] and not same["content_free"] and not cross["content_free"]
+    assert gap["gap_named"] and not restated["gap_named"]
+    m = scoring.aggregate([same, cross, restated, gap])
+    assert m["fact_accuracy_same_language"] == 1.0 and m["fact_accuracy_cross_language"] == 0.0
+    assert m["content_free"] == 1
+    assert m["abstention_recall"] == 0.0 and m["gap_recall"] == 0.5  # the named gap counts, the restatement not
+
+
+def test_an_answer_adds_content_with_a_new_word_or_a_new_number():
+    assert not metrics.adds_content("The number is [1].", "What is the number?")
+    assert metrics.adds_content("The number is 42 [1].", "What is the number?")
+    assert not metrics.adds_content("It cost 40 million [1].", "Did it cost 40 million?")
+    assert metrics.adds_content("Sie wechselte zu Anthropic [1].", "Wohin wechselte sie?")
+
+
 def test_classify_failure_modes():
     item = {
         "id": "de-900",

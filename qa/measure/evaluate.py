@@ -54,6 +54,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from qa.answering import checks
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_question
 from qa.answering.refusal import abstain_text
@@ -75,10 +76,12 @@ def cited_texts(store, answer: dict | None) -> dict[str, str]:
     return {i: u.text for i, u in units.items() if u is not None}
 
 
-def evaluate_config(name: str, items: list[dict], say=print) -> tuple[list[dict], dict]:
-    """Answer every item with one Assistant of configuration `name`; the scored items and a
-    description of the run (config, index)."""
+def evaluate_config(name: str, items: list[dict], say=print, off: tuple[str, ...] = ()) -> tuple[list[dict], dict]:
+    """Answer every item with one Assistant of configuration `name` (with the checks named in
+    `off` switched off too); the scored items and a description of the run (config, index)."""
     cfg = load_config(name)
+    if off:
+        cfg = cfg.with_(checks__off=tuple(dict.fromkeys(cfg.checks.off + off)))
     assistant = Assistant(cfg)
     cfg = assistant.cfg
     store = assistant.store
@@ -207,6 +210,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", default="default", help=f"configuration(s) to compare, comma-separated: {', '.join(PRESETS)}"
     )
+    parser.add_argument(
+        "--off",
+        default="",
+        help="checks or steps to switch off, comma-separated, to measure what each is worth: "
+        + ", ".join(checks.NAMES),
+    )
     parser.add_argument("--limit", type=_positive, default=None, help="only the first N items of the split")
     parser.add_argument(
         "--calibrate",
@@ -229,6 +238,10 @@ def run(args) -> int:
         return _err(
             f"unknown configuration {', '.join(unknown) or repr(args.config)}; choose from: {', '.join(PRESETS)}"
         )
+    off = tuple(n.strip() for n in str(args.off).split(",") if n.strip())
+    unknown_checks = sorted(set(off) - set(checks.NAMES))
+    if unknown_checks:
+        return _err(f"unknown check {', '.join(unknown_checks)}; the checks are: {', '.join(checks.NAMES)}")
     gold_path = args.gold or load_config().paths.seeds_dir / "gold.jsonl"
     if args.calibrate and args.split != "dev":
         return _err(
@@ -251,7 +264,7 @@ def run(args) -> int:
         calibrate(items, gold_path, say)
         return 0
 
-    report = evaluate(names, items, gold_path, args.split, args.limit, say)
+    report = evaluate(names, items, gold_path, args.split, args.limit, say, off)
     print(format_report(report, names, gold_path, args.split, args.limit))
     json_path = args.json_path or Path("reports") / f"eval-{args.split}.json"
     try:
@@ -264,7 +277,9 @@ def run(args) -> int:
     return 0
 
 
-def evaluate(names: list[str], items: list[dict], gold_path: Path, split: str, limit: int | None, say) -> dict:
+def evaluate(
+    names: list[str], items: list[dict], gold_path: Path, split: str, limit: int | None, say, off: tuple[str, ...] = ()
+) -> dict:
     """Every configuration of `names` over the items: the report written as JSON."""
     report: dict = {
         "gold": str(gold_path),
@@ -275,9 +290,10 @@ def evaluate(names: list[str], items: list[dict], gold_path: Path, split: str, l
         "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},
         "metric_keys": METRIC_KEYS,
         "configs": {},
+        "off": list(off),
     }
     for name in names:
-        results, info = evaluate_config(name, items, say)
+        results, info = evaluate_config(name, items, say, off)
         by_lang = {
             lang: aggregate([r for r in results if r["lang"] == lang])
             for lang in LANGS

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from qa.measure.stats import mean
 from qa.text import numbers
 from qa.text.lang import detect, foreign_words
+from qa.text.lexical import new_words
 
 _MARKERS = re.compile(r"\s*[\[【]\s*\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*\s*[\]】]")
 _CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
@@ -190,3 +191,15 @@ def language_ok(text: str, abstained: bool, lang: str, abstain_text: str | None 
         return True
     body = strip_markers(text)
     return bool(body) and detect(body) == lang and not foreign_words(body, lang, question)
+
+
+def adds_content(text: str, question: str) -> bool:
+    """The answer says something the question does not: a content word the question lacks (in
+    any inflection; qa.text.lexical.new_words) or a number it does not give. An answer that only
+    restates its question ("it happened in the field [1]") or puts a marker where the value
+    belongs ("the number is [1]") adds nothing."""
+    body = strip_markers(text)
+    asked = _numbers(normalize(question))
+    if any(not any(numbers.same(v, q) for q in asked) for v in _numbers(normalize(body))):
+        return True
+    return bool(new_words(body, question))

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 
+from qa.answering.refusal import names_gap
 from qa.measure.metrics import (
     abstention_metrics,
+    adds_content,
     citation_correct,
     citation_supports,
     distinct_docs,
@@ -49,6 +51,9 @@ METRIC_ROWS: list[tuple[str, str, str]] = [
     ("nDCG@10", "ndcg@10", "rate"),
     ("gold doc in context", "context_recall", "rate"),
     ("fact accuracy", "fact_accuracy", "rate"),
+    ("  same-language", "fact_accuracy_same_language", "rate"),
+    ("  cross-language", "fact_accuracy_cross_language", "rate"),
+    ("content-free answers", "content_free", "count"),
     ("language match", "language_match", "rate"),
     ("citations", "citations", "count"),
     ("citation precision", "citation_precision", "rate"),
@@ -57,6 +62,7 @@ METRIC_ROWS: list[tuple[str, str, str]] = [
     ("abstention precision", "abstention_precision", "rate"),
     ("abstention recall", "abstention_recall", "rate"),
     ("false abstention", "false_abstention", "rate"),
+    ("unanswerable refused or gap named", "gap_recall", "rate"),
 ] + [(f"{key} p{q}", f"latency_{key}_p{q}", "seconds") for key in TIMING_KEYS for q in (50, 95)]
 METRIC_KEYS: list[str] = [key for _, key, _ in METRIC_ROWS]
 
@@ -138,6 +144,10 @@ def score_item(
         "evidence_found": {d: len(s) for d, s in spans.items()},
         "text": text,
         "abstained": bool(answer["abstained"]),
+        # no gold article in the question's language: the answer must cross languages
+        "cross_language": "cross-lingual" in (item.get("tags") or []),
+        "content_free": not answer["abstained"] and not error and not adds_content(text, item.get("question", "")),
+        "gap_named": not error and names_gap(text),
         "lang_ok": False
         if error
         else language_ok(text, answer["abstained"], item["lang"], abstain_text, item.get("question", "")),
@@ -172,6 +182,9 @@ def aggregate(results: list[dict]) -> dict[str, float | int | None]:
     m["ndcg@10"] = mean(ndcg_at_k(r["retrieved_docs"], r["gold_docs"], 10) for r in ans)
     m["context_recall"] = mean(bool(set(r["context_docs"]) & set(r["gold_docs"])) for r in ans)
     m["fact_accuracy"] = mean(r["facts_ok"] for r in ans)
+    m["fact_accuracy_same_language"] = mean(r["facts_ok"] for r in ans if not r["cross_language"])
+    m["fact_accuracy_cross_language"] = mean(r["facts_ok"] for r in ans if r["cross_language"])
+    m["content_free"] = sum(1 for r in results if r["content_free"])
     m["language_match"] = mean(r["lang_ok"] for r in results)
     cits = [c["correct"] for r in ans for c in r["citations"]]
     m["citations"] = len(cits)
@@ -179,6 +192,8 @@ def aggregate(results: list[dict]) -> dict[str, float | int | None]:
     m["citation_support_precision"] = mean(c["supports"] for r in ans for c in r["citations"])
     m["citation_recall"] = mean(f["covered"] for r in ans if r["facts_ok"] for f in r["facts"])
     m.update(abstention_metrics([r["answerable"] for r in results], [r["abstained"] for r in results]))
+    unanswerable = [r for r in results if not r["answerable"]]
+    m["gap_recall"] = mean(r["abstained"] or r["gap_named"] for r in unanswerable) if unanswerable else None
     for key in TIMING_KEYS:
         values = [r["timings"][key] for r in results if key in r.get("timings", {})]
         for q in (50, 95):
