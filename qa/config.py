@@ -156,9 +156,20 @@ class CheckSettings:
     # configurations keep what the model wrote, uncited sentences included, and never rewrite,
     # repair or fall back)
     enabled: bool = True
-    # checks switched off by name (qa.answering.checks.CHECKS), e.g. ("foreign_words",), to
-    # measure one check's effect with `qa eval`
-    off: tuple[str, ...] = ()
+    # checks and steps switched off by name (qa.answering.checks.NAMES), e.g. ("foreign_words",),
+    # to measure one's effect with `qa eval --off` (or QA_CHECKS_OFF=probe,adds_nothing)
+    off: tuple[str, ...] = field(
+        default_factory=lambda: tuple(n.strip() for n in os.environ.get("QA_CHECKS_OFF", "").split(",") if n.strip())
+    )
+    # Refuse before generating when the model's forced choice (qa.answering.probe) puts at least
+    # this probability on "no passage states the answer". Dev split (262-item gold, 131 dev: 86
+    # answerable, 45 unanswerable, 41 of those tempting), whole items refused with the relevance
+    # gate in front: without the probe 4/45 unanswerable, 0/86 answerable; at 0.25 25/45 and 16/86;
+    # 0.30 21/45 and 6/86; 0.35 16/45 and 3/86; 0.40 10/45 and 1/86; 0.50 7/45 and 1/86. 0.35
+    # keeps the probe's false refusals at 3.5 %, under the 8 % budget that model refusals and
+    # verification also draw on. Tried beside it and lost: refusing an amount/date question whose
+    # evidence holds no new number (+1 unanswerable refused, 2 more answerable parts lost).
+    probe_none: float = 0.35
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
     support_threshold: float | None = None

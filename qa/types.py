@@ -23,6 +23,7 @@ class Reason(str, Enum):
     NO_CITATION = "no_citation"
     # an abstention
     NOT_RELEVANT = "not_relevant"  # nothing in the articles is close to the question
+    NOT_STATED = "not_stated"  # the articles are about it, but no evidence sentence states the asked value
     MODEL_REFUSED = "model_refused"
     NOTHING_SUPPORTED = "nothing_supported"
 

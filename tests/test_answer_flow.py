@@ -86,8 +86,14 @@ class ScriptedGenerator:
     (streamed as given), or a function of the request's messages returning either. A request
     beyond the script fails the test."""
 
-    def __init__(self, *replies):
-        self.replies, self.requests = list(replies), []
+    def __init__(self, *replies, choice: dict[str, float] | None = None):
+        self.replies, self.requests, self.probes = list(replies), [], []
+        # the forced choice's first-token probabilities (qa.answering.probe): by default passage 1
+        self.choice = {"1": 0.9, "0": 0.1} if choice is None else choice
+
+    def first_token_probs(self, messages, top=20):
+        self.probes.append(messages)
+        return dict(self.choice)
 
     def stream(self, messages, max_tokens, temperature):
         self.requests.append(messages)
@@ -142,10 +148,10 @@ def make(root):
     return make
 
 
-def ask(assistant: Assistant, question: str, *replies):
+def ask(assistant: Assistant, question: str, *replies, choice: dict[str, float] | None = None):
     """Stream the answer with the generator scripted; (the Answer, every event, the generator).
     Every scripted reply must have been asked for."""
-    assistant._generator = gen = ScriptedGenerator(*replies)
+    assistant._generator = gen = ScriptedGenerator(*replies, choice=choice)
     events = list(assistant.stream(question))
     assert not gen.replies, f"scripted replies never asked for: {gen.replies}"
     assert isinstance(events[-1], Answer)
@@ -193,6 +199,60 @@ def test_no_retrieved_passage_is_not_relevant_whatever_the_minimum(make):
         next(run)
     answer = stop.value.value
     assert answer.abstained and answer.abstain_reason is Reason.NOT_RELEVANT and gen.requests == []
+
+
+# -- 1b. the refusal gate: the model's forced choice says no passage states the answer -----------
+
+NONE = {"0": 0.7, "1": 0.2, "2": 0.1}  # 0.70 on "no passage"; the default gate is 0.40
+
+
+def test_the_probe_refuses_before_generating_when_no_passage_states_the_answer(make):
+    answer, events, gen = ask(make(), KESTREL_Q, choice=NONE)  # no reply scripted: none may be asked
+    assert gen.requests == [] and len(gen.probes) == 1
+    assert answer.abstained and answer.abstain_reason is Reason.NOT_STATED
+    assert answer.text == abstain_text("en") and answer.citations == []
+    assert [type(e) for e in events] == [SourcesFound, Answer]
+    assert any("0.70" in n for n in answer.notes)
+
+
+def test_below_the_threshold_the_model_answers(make):
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
+    answer, _, gen = ask(make(checks__probe_none=0.8), KESTREL_Q, reply, choice=NONE)
+    assert not answer.abstained and len(gen.probes) == 1 and len(gen.requests) == 1
+
+
+def test_the_probe_is_the_answering_prompt_up_to_its_last_line(make):
+    """Same system turn and passages as the answer that follows: llama.cpp's prompt cache serves
+    that prefix to the answer, so the probe costs only its own last line."""
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
+    _, _, gen = ask(make(), KESTREL_Q, reply)
+    probe, answering = gen.probes[0], gen.requests[0]
+    assert probe[:-1] == answering[:-1]
+    head = answering[-1]["content"].rsplit("\n", 1)[0]
+    assert probe[-1]["content"].startswith(head) and "or 0 if no passage" in probe[-1]["content"]
+
+
+def test_the_probe_switched_off_is_not_asked(make):
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
+    answer, _, gen = ask(make(checks__off=("probe",)), KESTREL_Q, reply, choice=NONE)
+    assert gen.probes == [] and not answer.abstained
+
+
+def test_a_probe_without_a_digit_among_its_likely_tokens_refuses_nothing(make):
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
+    answer, _, _ = ask(make(), KESTREL_Q, reply, choice={"The": 0.9, "None": 0.1})
+    assert not answer.abstained
+
+
+def test_a_part_the_probe_refuses_is_named_and_the_other_part_answered(make):
+    """Two parts, two probes: the first says "none", the second names a passage."""
+    a = make()
+    a._generator = gen = ScriptedGenerator(draft("Vantor Labs paid 45 million dollars [{p}].", p=PAID))
+    choices = iter([NONE, {"1": 0.9, "0": 0.1}])
+    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    answer = a.answer(TWO_PART_Q)
+    assert not answer.abstained and len(gen.probes) == 2
+    assert not_answered_text(PART_1, "en") in answer.text and "45 million" in answer.text
 
 
 # -- 2. the model refuses: held back, never shown ------------------------------------------------

@@ -124,6 +124,35 @@ def test_an_error_event_in_the_stream_is_reported():
         collect(url)
 
 
+def test_the_forced_choice_reads_the_first_tokens_probabilities():
+    body = {
+        "choices": [
+            {
+                "message": {"content": "0"},
+                "logprobs": {
+                    "content": [
+                        {
+                            "token": "0",
+                            "top_logprobs": [{"token": "0", "logprob": -0.5}, {"token": "2", "logprob": -1.5}],
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    with serving(reply(200, json.dumps(body).encode())) as url:
+        probs = OpenAIHTTPGenerator(url, "m").first_token_probs(MESSAGES)
+    assert probs == pytest.approx({"0": 0.6065, "2": 0.2231}, abs=1e-4)
+
+
+def test_a_server_without_logprobs_gives_no_signal_and_an_error_status_a_message():
+    with serving(reply(200, json.dumps({"choices": [{"message": {"content": "0"}}]}).encode())) as url:
+        assert OpenAIHTTPGenerator(url, "m").first_token_probs(MESSAGES) == {}
+    unavailable = reply(503, b'{"error": {"message": "loading model"}}')
+    with serving(unavailable) as url, pytest.raises(GenerationError, match="HTTP 503.*loading model"):
+        OpenAIHTTPGenerator(url, "m").first_token_probs(MESSAGES)
+
+
 # -- end to end: llama.cpp's HTTP server -------------------------------------------------------
 
 
@@ -158,6 +187,7 @@ def test_an_answer_through_llama_cpps_http_server_is_cited_and_streamed(llama_se
     answer = events[-1]
     assert isinstance(events[0], SourcesFound) and isinstance(answer, Answer)
     assert sum(isinstance(e, TextDelta) for e in events) > 1  # streamed, not one block
+    assert "probe" in answer.timings  # the forced choice went over HTTP too, and did not refuse
     assert not answer.abstained, answer.notes
     assert "14,3" in answer.text or "14.3" in answer.text
     assert answer.citations and all(c.chunk_id in {p.chunk.id for p in answer.sources} for c in answer.citations)

@@ -1,7 +1,8 @@
 """One question (or one part of a two-part question) answered from its evidence, stage by stage:
 
-    gate (refusal: is anything relevant?) → draft (generate, streamed) → language repair →
-    check (qa.answering.verify) → cite (qa.answering.cite) → [refused?] → fallback
+    gate (refusal: is anything relevant? does a passage state the answer?) →
+    draft (generate, streamed) → language repair → check (qa.answering.verify) →
+    cite (qa.answering.cite) → [refused?] → fallback
 
 Everything it needs (the store, the embedder, the generator, the settings) is handed in; it
 holds no state between questions.
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from qa.answering import draft as drafting
-from qa.answering import fallback, refusal
+from qa.answering import fallback, probe, refusal
 from qa.answering.checks.base import Context
 from qa.answering.cite import assemble
 from qa.answering.claims import parse
@@ -45,6 +46,10 @@ class Pipeline:
                 evidence.retrieved,
                 [f"nothing in the articles is close to the question (best match {evidence.relevance:.2f})"],
             )
+        with timings.stage("probe"):
+            gap = self.unstated(question, lang, evidence, history)
+        if gap:
+            return refusal.refused(question, lang, Reason.NOT_STATED, evidence.given, [gap])
         messages = build_messages(question, evidence.given, lang, history)
         with timings.stage("generate"):  # the rewrite into the question's language included
             text = yield from self.drafter.stream(messages, timings)
@@ -62,6 +67,13 @@ class Pipeline:
                 answer = self.from_evidence(question, lang, evidence.best, answer)
             answer = replace(answer, sources=fallback.shown_sources(evidence.given, evidence.best))
         return answer
+
+    def unstated(self, question: str, lang: str, evidence: Evidence, history: list[dict]) -> str | None:
+        """Why the evidence does not state what the question asks (refused before generating), or None."""
+        if self.cfg.is_on("probe"):
+            p = probe.p_none(self.drafter.generator, question, evidence.given, lang, history)
+            return refusal.probe_says_none(p, self.cfg.checks.probe_none)
+        return None
 
     def checked(self, question: str, lang: str, text: str, given: list[Passage]) -> Answer:
         """The draft checked against the units the model was given: its supported sentences,

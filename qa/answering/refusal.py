@@ -1,9 +1,13 @@
 """Where the assistant decides to say "the articles don't say", and how it says it.
 
-An answer is refused (Answer.abstained, with a typed Answer.abstain_reason) at one of three
+An answer is refused (Answer.abstained, with a typed Answer.abstain_reason) at one of four
 points of qa.answering.pipeline, each decided here:
 - NOT_RELEVANT, before generating: nothing in the articles is close to the question (the best
   passage's cosine is below RetrievalSettings.min_relevance, calibrated on the dev split);
+- NOT_STATED, before generating: the articles are about the question's people and companies but
+  no evidence sentence states what it asks: the model, asked which passage states the answer to
+  exactly this question, puts at least CheckSettings.probe_none of its probability on "none"
+  (qa.answering.probe; switched off by name: "probe");
 - MODEL_REFUSED: the model wrote that the passages do not answer (NOT_FOUND, or nothing);
 - NOTHING_SUPPORTED: verification removed every sentence of the draft (qa.answering.verify).
 After the last two, the fallback (qa.answering.fallback) may still answer from the single
@@ -43,9 +47,12 @@ _SAYS_NOTHING = re.compile(
     r"\b(?:not (?:found|mentioned|stated|specified|given|provided)|"
     r"(?:does|do|did) not (?:say|mention|state|specify|contain|provide)|"
     r"no (?:information|mention)|nicht (?:erwähnt|genannt|angegeben|bekannt|gefunden)|keine (?:Angaben|Informationen)|"
-    r"(?:sagen|erwähnen|nennen|enthalten) (?:die Artikel|der Artikel|die Sätze) (?:nicht|nichts))\b"
+    r"(?:sagen|erwähnen|nennen|enthalten|geben) (?:die Artikel|der Artikel|die Sätze) (?:nicht|nichts|kein\w*)|"
+    r"(?:die|der) (?:Artikel|Texte|Quellen|Passagen) (?:sagen|erwähnen|nennen|enthalten|geben) "
+    r"(?:nicht|nichts|kein\w*))\b"
     r"|没有提到|未提及|没有提及|没有说明|未说明|没有信息|不得而知"
-    r"|لم (?:يذكر|تذكر|يتم ذكر)|لا (?:يذكر|تذكر|توجد معلومات)|غير مذكور",
+    r"|لم (?:يذكر|تذكر|يتم ذكر)|لا (?:يذكر|تذكر)|غير مذكور"
+    r"|(?:لا (?:توجد|يوجد|تتوفر|تتضمن)|ليس(?:ت)? هناك) (?:أي )?معلومات",
     re.IGNORECASE,
 )
 
@@ -61,6 +68,13 @@ def not_answered_text(part: str, lang: str) -> str:
 def says_nothing(sentence: str) -> bool:
     """Whether a sentence says that the sources do not answer."""
     return bool(_SAYS_NOTHING.search(sentence))
+
+
+def names_gap(text: str) -> bool:
+    """The text says somewhere that the articles do not give what was asked: a sentence saying
+    so, or the joined answer's line naming a part the articles do not answer."""
+    heads = [template.split("{}")[0].rstrip("“„«\"' ") for template in NOT_ANSWERED.values()]
+    return says_nothing(text) or any(h in text for h in heads)
 
 
 def is_refusal(draft: str) -> bool:
@@ -82,6 +96,13 @@ def may_be_refusal(start: str) -> bool:
 def irrelevant(evidence: Evidence, min_relevance: float) -> bool:
     """Nothing in the articles is close to the question: refuse before generating."""
     return evidence.relevance < min_relevance or not evidence.retrieved
+
+
+def probe_says_none(p_none: float | None, threshold: float) -> str | None:
+    """Why the probe refuses: the model's probability that no passage answers reached `threshold`."""
+    if p_none is None or p_none < threshold:
+        return None
+    return f"the model puts {p_none:.2f} on no passage stating the answer (refused from {threshold:.2f})"
 
 
 def refused(

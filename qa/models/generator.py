@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import queue
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,29 @@ from qa.models.weights import resolve
 
 class Generator(Protocol):
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
+
+    def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
+        """The `top` most likely first tokens of the reply (token text → probability), greedy:
+        a forced choice read from one forward pass (qa.answering.probe)."""
+        ...
+
+
+def _top_logprobs(data: dict) -> dict[str, float]:
+    """token → probability of the first generated token, from an OpenAI-format completion
+    (`logprobs.content[0].top_logprobs`); {} when the reply carries none."""
+    try:
+        first = data["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    except (KeyError, IndexError, TypeError):
+        return {}
+    probs: dict[str, float] = {}
+    for entry in first:
+        token, p = str(entry.get("token", "")), math.exp(float(entry.get("logprob", -math.inf)))
+        probs[token] = probs.get(token, 0.0) + p
+    return probs
+
+
+def _choice_request(messages: list[dict], top: int) -> dict:
+    return {"messages": messages, "max_tokens": 1, "temperature": 0.0, "logprobs": True, "top_logprobs": top}
 
 
 class LlamaCppGenerator:
@@ -86,6 +110,19 @@ class LlamaCppGenerator:
                 raise item
             yield item
 
+    def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
+        replies: list = []
+
+        def on_reply(reply) -> bool:
+            replies.append(json.loads(reply) if isinstance(reply, (str, bytes)) else reply)
+            return False
+
+        self._server.handle_chat_completions({**_choice_request(messages, top), "stream": False}, on_reply)
+        data = replies[-1] if replies else {}
+        if "error" in data:
+            raise RuntimeError(f"llama.cpp: {data['error']}")
+        return _top_logprobs(data)
+
 
 class GenerationError(RuntimeError):
     """The generator could not produce an answer; the message says why and what to do."""
@@ -134,6 +171,24 @@ class OpenAIHTTPGenerator:
             raise GenerationError(
                 f"the connection to the generator server at {self.base_url} failed: {err.__class__.__name__}: {err}"
             ) from None
+
+    def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
+        """Servers that do not return logprobs (some do not) give {}: no signal, nothing refused."""
+        body = {"model": self.model, **_choice_request(messages, top), "stream": False}
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        url = f"{self.base_url}/chat/completions"
+        try:
+            r = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as err:
+            raise GenerationError(
+                f"the generator server at {self.base_url} failed: {err.__class__.__name__}: {err}"
+            ) from None
+        if r.status_code != 200:
+            raise GenerationError(_http_error(url, r.status_code, r.content))
+        try:
+            return _top_logprobs(r.json())
+        except ValueError:
+            raise GenerationError(f"the generator server at {url} answered with something that is not JSON") from None
 
 
 def _http_error(url: str, status: int, body: bytes) -> str:
@@ -201,6 +256,21 @@ class TransformersGenerator:
             worker.start()
             yield from streamer
             worker.join()
+
+    def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
+        import torch  # heavy: as above
+
+        inputs = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+        with self._lock, torch.no_grad():
+            logits = self.model(**inputs).logits[0, -1]
+        values, ids = torch.softmax(logits.float(), dim=-1).topk(top)
+        probs: dict[str, float] = {}
+        for p, i in zip(values.tolist(), ids.tolist()):
+            token = self.tokenizer.decode([i])
+            probs[token] = probs.get(token, 0.0) + p
+        return probs
 
 
 _lock = threading.Lock()

@@ -72,3 +72,26 @@ K1, B = 1.5, 0.75
 def doc_tokens(text: str) -> list[str]:
     """The tokens BM25 indexes for a chunk (never empty: bm25s needs a token per document)."""
     return tokenize(text) or ["\u2205"]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """One word in two inflections ("happened"/"happen", "Ausrichtung"/"Ausrichtungen"): equal, or
+    sharing a prefix of at least five letters that covers all but three letters of the shorter one."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 5 or _CJK.match(a) or _CJK.match(b):
+        return False
+    common = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        common += 1
+    return common >= max(5, shorter - 3)
+
+
+def new_words(text: str, question: str) -> list[str]:
+    """The content words of `text` that the question does not already have, in any inflection
+    (function words and citation markers are not words here): what an answer adds."""
+    asked = set(tokenize(question))
+    return [t for t in tokenize(text) if not t.isdigit() and not any(_same_word(t, q) for q in asked)]

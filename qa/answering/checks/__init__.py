@@ -24,9 +24,10 @@ CHECKS: tuple[Check, ...] = (
     SupportCheck(),
 )
 # the steps around the checks that CheckSettings.off can switch off by name too: the rewrite of a
-# draft in the wrong language (qa.answering.draft), the number repairs (qa.answering.repair) and
-# the answer from the best evidence sentence (qa.answering.fallback)
-STEPS = ("rewrite_language", "repair_numbers", "fallback")
+# draft in the wrong language (qa.answering.draft), the number repairs (qa.answering.repair), the
+# answer from the best evidence sentence (qa.answering.fallback), and the refusal before
+# generating when the model's forced choice says no passage answers (qa.answering.probe)
+STEPS = ("rewrite_language", "repair_numbers", "fallback", "probe")
 NAMES = tuple(c.name for c in CHECKS) + STEPS
 
 

@@ -4,8 +4,9 @@
   "… is not found [1]") is a refusal, not a claim, even with a citation;
 - `marker_as_content`: a citation marker stands where the answer's content belongs ("… targeted
   [1] and [2].", "the number is [1].");
-- `adds_nothing`: a sentence with no number and no word that the question does not already have
-  only restates the question.
+- `adds_nothing`: a sentence with no number and no content word that the question does not
+  already have (in any inflection: "it happened in the field" for "in which field did it
+  happen?") only restates the question.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from qa.answering.checks.base import Context, Problem, State, Subject
 from qa.answering.checks.numbers import claimed_numbers
 from qa.answering.refusal import says_nothing
-from qa.text.lexical import tokenize
+from qa.text.lexical import new_words
 from qa.types import Reason
 
 
@@ -40,6 +41,6 @@ class AddsNothingCheck:
 
     def __call__(self, subject: Subject, ctx: Context, state: State) -> State | Problem:
         text = subject.claim.text
-        if not claimed_numbers(text, ctx) and not (set(tokenize(text)) - ctx.question_tokens):
+        if not claimed_numbers(text, ctx) and not new_words(text, ctx.question):
             return Problem(Reason.ADDS_NOTHING, "adds nothing to the question")
         return state
