@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from qa.answering.claims import Claim
 from qa.answering.probe import CHOICE, choice_messages, none_probability
 from qa.answering.refusal import probe_says_none, says_nothing
+from qa.answering.repair import repair_numbers
 from qa.models.generator import _top_logprobs
 from qa.text.lexical import new_words
 from qa.types import Chunk, Passage
@@ -66,3 +68,11 @@ def test_an_answer_adds_content_words_in_any_inflection(text, question, adds):
 )
 def test_a_sentence_saying_the_sources_do_not_answer_is_recognised(sentence):
     assert says_nothing(sentence)
+
+
+def test_a_repaired_number_keeps_the_claims_other_findings():
+    """A repair rewrites a number; a marker standing in for the answer is still seen afterwards."""
+    claim = Claim(text="It cost 66 billion dollars and went to", cited=(1,), marker_as_content=True)
+    repaired = repair_numbers(claim, [[6.6e9]], [], "en")
+    assert repaired.repaired and "6.6 billion" in repaired.text
+    assert repaired.marker_as_content and repaired.written == claim.text

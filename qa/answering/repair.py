@@ -12,6 +12,7 @@ name: "repair_numbers" in CheckSettings.off):
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from qa.answering.claims import Claim
 from qa.text import numbers
@@ -40,7 +41,7 @@ def repair_numbers(claim: Claim, stated: list[list[float]], question_numbers: li
     if text == claim.text:
         return claim
     # as the sentence was written: the language checks read that, not the repair
-    return Claim(text=text, cited=claim.cited, repaired=True, written=claim.text)
+    return replace(claim, text=text, repaired=True, written=claim.text)
 
 
 def _magnitudes_from_passages(text: str, every: list[float], question_numbers: list[float], lang: str) -> str:
