@@ -28,13 +28,15 @@ from qa.measure.stats import mean, percentile
 TIMING_KEYS = ("retrieve", "ttft", "generate", "verify", "total")
 CALIBRATION_MARGIN = 0.05
 
-# Targets for the test split: metric → (direction, value).
+# Targets for the test split (issue 20): metric → (direction, value). Trust first: an unanswerable
+# question refused or its gap named, few answerable ones refused, no answer without content.
 TARGETS: dict[str, tuple[str, float]] = {
-    "fact_accuracy": (">=", 0.85),
-    "citation_precision": (">=", 0.90),
-    "abstention_recall": (">=", 0.90),
-    "false_abstention": ("<=", 0.05),
-    "language_match": (">=", 0.95),
+    "fact_accuracy": (">=", 0.65),
+    "citation_precision": (">=", 0.85),
+    "gap_recall": (">=", 0.85),
+    "false_abstention": ("<=", 0.08),
+    "language_match": (">=", 0.97),
+    "content_free": ("<=", 0),
     "recall@5": (">=", 0.95),
 }
 
