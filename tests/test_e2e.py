@@ -19,6 +19,7 @@ import pytest
 from qa import Answer, Assistant, Citation, SourcesFound, TextDelta, answer
 from qa.answering.refusal import abstain_text
 from qa.config import MAX_QUESTION_CHARS, load_config
+from qa.types import Reason
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +105,18 @@ def test_the_answer_states_the_fact_cites_the_article_in_the_question_language(a
 def test_the_whole_reason_is_stated_not_half_of_it(ask):
     a = ask("Why did John Schulman leave OpenAI?")
     assert "anthropic" in a.text.lower() and "align" in a.text.lower(), explain(a)
+
+
+# Tempting: the people and companies are in the articles, the asked fact is not (a neighbouring
+# fact is: what Google and Amazon put into other companies; Bubeck's move, not his pay).
+TEMPTING = ["Wie viel Geld hat Google in Anthropic gesteckt?", "How much did Microsoft pay Sébastien Bubeck?"]
+
+
+@pytest.mark.parametrize("question", TEMPTING)
+def test_a_tempting_unanswerable_question_is_refused_before_an_answer_is_written(ask, question):
+    a = ask(question)
+    assert a.abstained and a.abstain_reason is Reason.NOT_STATED, explain(a)
+    assert a.citations == [] and "generate" not in a.timings and "probe" in a.timings
 
 
 def test_out_of_scope_question_abstains(ask):
