@@ -39,6 +39,11 @@ def _env_float(name: str) -> float | None:
     return float(value) if value else None
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """Names written comma-separated ("probe, adds_nothing"), in order, blanks dropped."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 @dataclass(frozen=True)
 class Paths:
     seeds_dir: Path = field(default_factory=lambda: _env_path("QA_SEEDS_DIR", PROJECT_ROOT / "seeds"))
@@ -158,9 +163,7 @@ class CheckSettings:
     enabled: bool = True
     # checks and steps switched off by name (qa.answering.checks.NAMES), e.g. ("foreign_words",),
     # to measure one's effect with `qa eval --off` (or QA_CHECKS_OFF=probe,adds_nothing)
-    off: tuple[str, ...] = field(
-        default_factory=lambda: tuple(n.strip() for n in os.environ.get("QA_CHECKS_OFF", "").split(",") if n.strip())
-    )
+    off: tuple[str, ...] = field(default_factory=lambda: name_list(os.environ.get("QA_CHECKS_OFF", "")))
     # Refuse before generating when the model's forced choice (qa.answering.probe) puts at least
     # this probability on "no passage states the answer". Dev split (262-item gold, 131 dev: 86
     # answerable, 45 unanswerable, 41 of those tempting), whole items refused with the relevance

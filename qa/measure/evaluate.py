@@ -58,7 +58,7 @@ from qa.answering import checks
 from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_question
 from qa.answering.refusal import abstain_text
-from qa.config import CALIBRATED, PRESETS, calibration, load_config, write_calibration
+from qa.config import CALIBRATED, PRESETS, calibration, load_config, name_list, write_calibration
 from qa.measure.eval_report import format_report, write_chart
 from qa.measure.gold import SPLITS, GoldError, load_gold, select
 from qa.measure.metrics import distinct_docs
@@ -238,10 +238,11 @@ def run(args) -> int:
         return _err(
             f"unknown configuration {', '.join(unknown) or repr(args.config)}; choose from: {', '.join(PRESETS)}"
         )
-    off = tuple(n.strip() for n in str(args.off).split(",") if n.strip())
-    unknown_checks = sorted(set(off) - set(checks.NAMES))
-    if unknown_checks:
-        return _err(f"unknown check {', '.join(unknown_checks)}; the checks are: {', '.join(checks.NAMES)}")
+    off = name_list(str(args.off))
+    try:
+        checks.enabled(off)
+    except ValueError as err:
+        return _err(str(err))
     gold_path = args.gold or load_config().paths.seeds_dir / "gold.jsonl"
     if args.calibrate and args.split != "dev":
         return _err(

@@ -18,7 +18,6 @@ from qa.answering.claims import Claim
 from qa.config import CheckSettings
 from qa.models.embedder import Embedder
 from qa.text import numbers
-from qa.text.lexical import tokenize
 from qa.types import Passage, Reason
 
 
@@ -51,7 +50,6 @@ class Context:
     articles: list[str]  # each passage's whole article, lower case (its own text when unknown)
     stated: list[list[float]]  # the numbers each passage states
     question_numbers: list[float]
-    question_tokens: frozenset[str]
     settings: CheckSettings
     embedder: Embedder
 
@@ -79,7 +77,6 @@ class Context:
             articles=[d.lower() for d in documents] if documents else texts,
             stated=[numbers.extract(p.chunk.text, lang=p.chunk.lang) for p in passages],
             question_numbers=numbers.extract(question, lang=lang),
-            question_tokens=frozenset(tokenize(question)),
             settings=settings,
             embedder=embedder,
         )
