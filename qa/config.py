@@ -172,13 +172,23 @@ class CheckSettings:
     # keeps the probe's false refusals at 3.5 %, under the 8 % budget that model refusals and
     # verification also draw on. Tried beside it and lost: refusing an amount/date question whose
     # evidence holds no new number (+1 unanswerable refused, 2 more answerable parts lost).
+    # Also lost (dev, measured): a second forced choice *after* the draft ("is that answer
+    # correct / stated for exactly the asked person and fact? yes or no", p(yes) from the first
+    # token, three wordings) separates the answered unanswerable questions from the answered
+    # answerable ones no better than chance (AUC 0.34, 0.42, 0.55 on 8 vs 53): the 1.5B model
+    # affirms its own answer. And the probe's choice as a fallback passage (answer from the
+    # passage it picks when its probability is >= 0.4..0.7) rescues 0-1 answerable drafts that
+    # failed and would answer 0-6 unanswerable ones.
     probe_none: float = 0.35
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
     support_threshold: float | None = None
     # an evidence sentence this close to the question answers it when the model's own answer
     # failed. None = the calibrated value: above the closest unanswerable dev question's best
-    # sentence (+0.02), so it never answers what the articles do not say.
+    # sentence (+0.02), so it never answers what the articles do not say. Measured beside the
+    # probe on dev: the old 0.65 would rescue 2 answerable drafts that failed their checks and
+    # answer 4 to 5 unanswerable questions; the best-sentence cosine of failed answerable drafts
+    # (0.50-0.81) and of unanswerable questions (0.37-0.77) overlap, so no value separates them.
     fallback_cosine: float | None = None
     # A name the answer writes in another script or language than its evidence ("Google" for
     # 谷歌, "Assistant" for "Assistenzprofessor", "Schulman" for 舒尔曼) is accepted when it sounds
