@@ -175,7 +175,7 @@ class CheckSettings:
     # Also lost (dev, measured): a second forced choice *after* the draft ("is that answer
     # correct / stated for exactly the asked person and fact? yes or no", p(yes) from the first
     # token, three wordings) separates the answered unanswerable questions from the answered
-    # answerable ones no better than chance (AUC 0.34, 0.42, 0.55 on 8 vs 53): the 1.5B model
+    # answerable ones no better than chance (AUC 0.34, 0.42, 0.56 on 8 vs 53): the 1.5B model
     # affirms its own answer. And the probe's choice as a fallback passage (answer from the
     # passage it picks when its probability is >= 0.4..0.7) rescues 0-1 answerable drafts that
     # failed and would answer 0-6 unanswerable ones.
