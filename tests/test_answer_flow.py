@@ -72,6 +72,7 @@ BASE = dict(
     evidence__margin=None,
     evidence__redundancy=0.0,
     draft__split_questions=True,
+    draft__whole_first=False,  # section 6 switches it on where it tests the whole question first
     retrieval__use_lexical=True,
 )
 
@@ -418,6 +419,58 @@ def test_a_refused_part_is_named_and_the_other_part_answered(make):
 def test_a_two_part_question_is_refused_only_when_both_parts_are(make):
     answer, _, gen = ask(make(), TWO_PART_Q, ["NOT_FOUND"], ["NOT_FOUND"])
     assert len(gen.requests) == 2
+    assert answer.abstained and answer.abstain_reason is Reason.MODEL_REFUSED
+    assert answer.text == abstain_text("en") and answer.citations == []
+
+
+WHOLE_DRAFT = draft(
+    "Kestrel Robotics was founded by Maria Olsen [{f}]. Vantor Labs paid 45 million dollars for it [{p}].",
+    f=FOUNDED,
+    p=PAID,
+)
+
+
+def asked(gen: ScriptedGenerator) -> list[str]:
+    return [re.search(r"Question: (.*)", r[-1]["content"]).group(1) for r in gen.requests]
+
+
+def test_a_two_part_question_is_asked_whole_first(make):
+    a = make(draft__whole_first=True)
+    answer, events, gen = ask(a, TWO_PART_Q, WHOLE_DRAFT)
+    assert asked(gen) == [TWO_PART_Q] and len(gen.probes) == 1  # no part is asked on its own
+    assert not answer.abstained and answer.question == TWO_PART_Q
+    assert (
+        answer.text
+        == "Kestrel Robotics was founded by Maria Olsen [1]. Vantor Labs paid 45 million dollars for it [2]."
+    )
+    assert cited_chunks(answer) == [chunk_with(a, FOUNDED), chunk_with(a, PAID)]
+    assert "".join(deltas(events)) == WHOLE_DRAFT(gen.requests[0])
+    # the sources shown while it is written include each part's evidence too
+    shown = [p.chunk.id for p in events[0].passages]
+    assert chunk_with(a, FOUNDED) in shown and chunk_with(a, PAID) in shown
+
+
+def test_a_refused_whole_question_is_asked_part_by_part(make):
+    a = make(draft__whole_first=True)
+    answer, _, gen = ask(a, TWO_PART_Q, ["NOT_FOUND"], PART_1_DRAFT, ["NOT_FOUND"])
+    assert asked(gen) == [TWO_PART_Q, PART_1, PART_2]
+    assert not answer.abstained and answer.abstain_reason is None
+    assert answer.text == f"Kestrel Robotics was founded by Maria Olsen [1]. {not_answered_text(PART_2, 'en')}"
+
+
+def test_a_whole_question_the_probe_refuses_is_asked_part_by_part(make):
+    a = make(draft__whole_first=True)
+    a._generator = gen = ScriptedGenerator(PART_1_DRAFT, PART_2_DRAFT)
+    choices = iter([NONE, {"1": 0.9, "0": 0.1}, {"1": 0.9, "0": 0.1}])
+    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    answer = a.answer(TWO_PART_Q)
+    assert len(gen.probes) == 3 and asked(gen) == [PART_1, PART_2]
+    assert not answer.abstained and "45 million" in answer.text and "Maria Olsen" in answer.text
+
+
+def test_a_two_part_question_asked_whole_first_is_refused_only_when_the_parts_are_too(make):
+    answer, _, gen = ask(make(draft__whole_first=True), TWO_PART_Q, ["NOT_FOUND"], ["NOT_FOUND"], ["NOT_FOUND"])
+    assert asked(gen) == [TWO_PART_Q, PART_1, PART_2]
     assert answer.abstained and answer.abstain_reason is Reason.MODEL_REFUSED
     assert answer.text == abstain_text("en") and answer.citations == []
 

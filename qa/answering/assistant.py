@@ -5,7 +5,8 @@
 Models and the store (qa.store: QA_STORE=faiss or postgres) are loaded once per process and
 shared by every thread; everything the assistant reads of the articles goes through the Store
 protocol, so both engines answer alike. A question that asks two things (qa.text.question) is
-answered part by part (qa.answering.pipeline) and the answers joined (qa.answering.join).
+answered whole first; when the whole is refused, part by part (qa.answering.pipeline), and the
+parts' answers joined (qa.answering.join).
 """
 
 from __future__ import annotations
@@ -132,18 +133,42 @@ class Assistant:
         timings.restart()
         lang = detect(question)
         parts = split_question(question, lang) if self.cfg.draft.split_questions else [question]
+        # a question in parts is asked whole first, and part by part only when the whole is refused
+        tries = [[question], parts] if len(parts) > 1 and self.cfg.draft.whole_first else [parts]
         with timings.stage("retrieve"):
-            # a later part ("… and how much did they pay for it?") is searched together with the whole question
-            founds = [
-                self.select_evidence(
-                    part, history if i == 0 else history + [{"role": "user", "content": question}], lang
-                )
-                for i, part in enumerate(parts)
-            ]
+            evidence = [self.evidence_of(asked, question, history, lang) for asked in tries]
         minimum = self.cfg.retrieval.min_relevance
-        shown = {p.chunk.id: p for f in founds for p in (f.given if f.relevance >= minimum else f.retrieved)}
+        shown = {
+            p.chunk.id: p for ev in evidence for f in ev for p in (f.given if f.relevance >= minimum else f.retrieved)
+        }
         yield SourcesFound(list(shown.values()))
         pipeline = Pipeline(self.cfg, self.store, self.embedder, self.generator)
+        for asked, found in zip(tries, evidence):
+            answer = yield from self.answer_parts(pipeline, question, lang, asked, found, history, timings)
+            if not answer.abstained:
+                break
+        yield replace(answer, timings=timings.total())
+
+    def evidence_of(self, parts: list[str], question: str, history: list[dict], lang: str) -> list[Evidence]:
+        """The evidence of each part; a later part ("… and how much did they pay for it?") is
+        searched together with the whole question."""
+        return [
+            self.select_evidence(part, history if i == 0 else history + [{"role": "user", "content": question}], lang)
+            for i, part in enumerate(parts)
+        ]
+
+    def answer_parts(
+        self,
+        pipeline: Pipeline,
+        question: str,
+        lang: str,
+        parts: list[str],
+        founds: list[Evidence],
+        history: list[dict],
+        timings: Timings,
+    ) -> Iterator[TextDelta]:
+        """Answer the parts in order (each with the exchanges before it), streamed; return the
+        one Answer (the parts' answers joined)."""
         answers: list[Answer] = []
         turns = list(history)
         for part, found in zip(parts, founds):
@@ -152,8 +177,7 @@ class Assistant:
             answer = yield from pipeline.answer(part, lang, found, turns, timings)
             answers.append(answer)
             turns += [{"role": "user", "content": part}, {"role": "assistant", "content": answer.text}]
-        answer = answers[0] if len(answers) == 1 else join_answers(question, lang, parts, answers)
-        yield replace(answer, timings=timings.total())
+        return answers[0] if len(answers) == 1 else join_answers(question, lang, parts, answers)
 
     def answer(self, question: str, history: list[dict] | None = None) -> Answer:
         result = None
