@@ -50,6 +50,9 @@ def test_top_logprobs_are_read_from_an_openai_completion():
         ("It happened in robotics [1].", "In which field did it happen?", True),
         ("She left to do research on safety [1].", "Why did she leave?", True),
         ("Yes, she did [1].", "Did she leave?", True),
+        # short words the five-letter prefix rule leaves apart: one stem (Snowball)
+        ("The firm hired seven engineers [1].", "Which seven engineers did the firm hire?", False),
+        ("The firm hired Anna Berg [1].", "Whom did the firm hire?", True),
     ],
 )
 def test_an_answer_adds_content_words_in_any_inflection(text, question, adds):

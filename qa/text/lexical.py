@@ -13,8 +13,12 @@ ordinary word tokens, which is what lets a lexical hit cross languages.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import unicodedata
+
+import snowballstemmer
 
 # U+30FB "・" (the separator in transliterated names: 米拉・穆拉蒂) is punctuation, not a character
 _TOKEN = re.compile(
@@ -74,13 +78,33 @@ def doc_tokens(text: str) -> list[str]:
     return tokenize(text) or ["\u2205"]
 
 
+# Snowball's English and German stemmers (the Latin-script languages of the answers): they know
+# the inflections of short words that the prefix rule below leaves apart ("hire"/"hired": an
+# answer "Meta hired seven employees" to "Which seven employees did Meta hire?" adds nothing).
+# A stemmer object keeps state while it stems, so the web app's threads share it under a lock.
+_STEMMERS = tuple(snowballstemmer.stemmer(name) for name in ("english", "german"))
+_STEM_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(word: str) -> tuple[str, ...]:
+    with _STEM_LOCK:
+        return tuple(s.stemWord(word) for s in _STEMMERS)
+
+
 def _same_word(a: str, b: str) -> bool:
-    """One word in two inflections ("happened"/"happen", "Ausrichtung"/"Ausrichtungen"): equal, or
-    sharing a prefix of at least five letters that covers all but three letters of the shorter one."""
+    """One word in two inflections ("happened"/"happen", "hired"/"hire", "Ausrichtung"/
+    "Ausrichtungen"): equal, or of one English or German stem (words of three letters or more),
+    or sharing a prefix of at least five letters that covers all but three letters of the
+    shorter one (inflections the stemmers do not know, and words of other languages)."""
     if a == b:
         return True
     shorter = min(len(a), len(b))
-    if shorter < 5 or _CJK.match(a) or _CJK.match(b):
+    if shorter < 3 or _CJK.match(a) or _CJK.match(b):
+        return False
+    if any(x == y for x, y in zip(_stems(a), _stems(b))):
+        return True
+    if shorter < 5:
         return False
     common = 0
     for x, y in zip(a, b):
