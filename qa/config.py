@@ -153,13 +153,15 @@ class DraftSettings:
     # language: fact accuracy 0.698 → 0.744, false abstention 0.116 → 0.023 (en-020, en-025, zh-014
     # now right; en-002 lost: its second part "Where is he going?" was answered alone).
     split_questions: bool = field(default_factory=lambda: os.environ.get("QA_SPLIT_QUESTIONS", "1") != "0")
-    # ... but asked whole first, and part by part only when the whole question is refused
-    # (QA_WHOLE_FIRST=0: parts only). Dev split, the 34 two-part items (30 answerable, 4 not):
-    # parts only: facts 11/30, answerable refused 4/30, unanswerable refused 3/4, language 0.971,
-    # total p50 11.0 s; whole only: 12/30, 4/30, 3/4, 1.000, 7.5 s; whole first: 13/30, 1/30, 3/4,
-    # 1.000, 7.7 s. A part answered alone lost its subject ("Which company did he join?") or
-    # the probe refused it; the whole question keeps both parts in one draft from one evidence.
-    whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "1") != "0")
+    # QA_WHOLE_FIRST=1: a question in parts is asked whole first (its evidence must state the whole
+    # and, probed on that evidence, each part), part by part only when the whole is refused.
+    # Measured on dev and left off: the 34 two-part items (30 answerable) and 12 tempting
+    # unanswerable two-part questions added to dev for it. Parts only: facts 11/30, answerable
+    # refused 4/30, unanswerable answered 1/12, two-part total p50 11.0 s. Whole first without the
+    # part probes: 13/30, 1/30, 8/12 (a whole question whose parts are each half-true draws
+    # a confident answer), 7.7 s. With them: 12/30, 3/30, 3/12, 13.0 s. Test (131 items) agreed:
+    # whole first without part probes took facts 0.391 -> 0.448 and unanswerable refused 0.636 -> 0.568.
+    whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "0") == "1")
 
 
 @dataclass(frozen=True)

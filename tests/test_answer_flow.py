@@ -437,7 +437,10 @@ def asked(gen: ScriptedGenerator) -> list[str]:
 def test_a_two_part_question_is_asked_whole_first(make):
     a = make(draft__whole_first=True)
     answer, events, gen = ask(a, TWO_PART_Q, WHOLE_DRAFT)
-    assert asked(gen) == [TWO_PART_Q] and len(gen.probes) == 1  # no part is asked on its own
+    assert asked(gen) == [TWO_PART_Q]  # no part is drafted on its own
+    # the whole and each part probed on the whole's evidence: one prompt prefix (cached)
+    assert [re.search(r"Question: (.*)", m[-1]["content"]).group(1) for m in gen.probes] == [TWO_PART_Q, PART_1, PART_2]
+    assert len({m[-1]["content"].split("Question:")[0] for m in gen.probes}) == 1
     assert not answer.abstained and answer.question == TWO_PART_Q
     assert (
         answer.text
@@ -466,6 +469,20 @@ def test_a_whole_question_the_probe_refuses_is_asked_part_by_part(make):
     answer = a.answer(TWO_PART_Q)
     assert len(gen.probes) == 3 and asked(gen) == [PART_1, PART_2]
     assert not answer.abstained and "45 million" in answer.text and "Maria Olsen" in answer.text
+
+
+def test_a_whole_question_with_a_part_its_evidence_does_not_state_is_asked_part_by_part(make):
+    """The whole passes its probe, its second part does not: no whole draft; the parts are
+    answered on their own evidence and the unstated one is named."""
+    a = make(draft__whole_first=True)
+    a._generator = gen = ScriptedGenerator(PART_1_DRAFT)
+    ok = {"1": 0.9, "0": 0.1}
+    choices = iter([ok, ok, NONE, ok, NONE])
+    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    answer = a.answer(TWO_PART_Q)
+    assert len(gen.probes) == 5 and asked(gen) == [PART_1]
+    assert not answer.abstained
+    assert answer.text == f"Kestrel Robotics was founded by Maria Olsen [1]. {not_answered_text(PART_2, 'en')}"
 
 
 def test_a_two_part_question_asked_whole_first_is_refused_only_when_the_parts_are_too(make):

@@ -5,8 +5,8 @@
 Models and the store (qa.store: QA_STORE=faiss or postgres) are loaded once per process and
 shared by every thread; everything the assistant reads of the articles goes through the Store
 protocol, so both engines answer alike. A question that asks two things (qa.text.question) is
-answered whole first; when the whole is refused, part by part (qa.answering.pipeline), and the
-parts' answers joined (qa.answering.join).
+answered part by part (qa.answering.pipeline) and the answers joined (qa.answering.join); with
+DraftSettings.whole_first it is asked whole first, part by part only when the whole is refused.
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ class Assistant:
         yield SourcesFound(list(shown.values()))
         pipeline = Pipeline(self.cfg, self.store, self.embedder, self.generator)
         for asked, found in zip(tries, evidence):
-            answer = yield from self.answer_parts(pipeline, question, lang, asked, found, history, timings)
+            # asked whole, it is answered only when the evidence states each of its parts too
+            probed = tuple(parts) if asked != parts else ()
+            answer = yield from self.answer_parts(pipeline, question, lang, asked, found, history, timings, probed)
             if not answer.abstained:
                 break
         yield replace(answer, timings=timings.total())
@@ -166,15 +168,17 @@ class Assistant:
         founds: list[Evidence],
         history: list[dict],
         timings: Timings,
+        probed: tuple[str, ...] = (),
     ) -> Iterator[TextDelta]:
         """Answer the parts in order (each with the exchanges before it), streamed; return the
-        one Answer (the parts' answers joined)."""
+        one Answer (the parts' answers joined). `probed`: the parts of a question asked whole,
+        each of which its evidence must state (Pipeline.answer)."""
         answers: list[Answer] = []
         turns = list(history)
         for part, found in zip(parts, founds):
             if answers:
                 yield TextDelta(joiner(lang))
-            answer = yield from pipeline.answer(part, lang, found, turns, timings)
+            answer = yield from pipeline.answer(part, lang, found, turns, timings, probed)
             answers.append(answer)
             turns += [{"role": "user", "content": part}, {"role": "assistant", "content": answer.text}]
         return answers[0] if len(answers) == 1 else join_answers(question, lang, parts, answers)

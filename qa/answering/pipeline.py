@@ -35,9 +35,17 @@ class Pipeline:
         self.drafter = Drafter(generator, cfg.draft)
 
     def answer(
-        self, question: str, lang: str, evidence: Evidence, history: list[dict], timings: Timings
+        self,
+        question: str,
+        lang: str,
+        evidence: Evidence,
+        history: list[dict],
+        timings: Timings,
+        parts: tuple[str, ...] = (),
     ) -> Iterator[TextDelta]:
-        """Yield the draft as it is generated; return the checked Answer (timings are added to `timings`)."""
+        """Yield the draft as it is generated; return the checked Answer (timings are added to
+        `timings`). A question asked whole that has `parts` is refused before generating unless
+        the evidence states every part too (each is probed like the question)."""
         if refusal.irrelevant(evidence, self.cfg.retrieval.min_relevance):
             return refusal.refused(
                 question,
@@ -47,7 +55,7 @@ class Pipeline:
                 [f"nothing in the articles is close to the question (best match {evidence.relevance:.2f})"],
             )
         with timings.stage("probe"):
-            gap = self.unstated(question, lang, evidence, history)
+            gap = next((g for q in (question, *parts) if (g := self.unstated(q, lang, evidence, history))), None)
         if gap:
             return refusal.refused(question, lang, Reason.NOT_STATED, evidence.given, [gap])
         messages = build_messages(question, evidence.given, lang, history)

@@ -11,8 +11,8 @@ points of qa.answering.pipeline, each decided here:
 - MODEL_REFUSED: the model wrote that the passages do not answer (NOT_FOUND, or nothing);
 - NOTHING_SUPPORTED: verification removed every sentence of the draft (qa.answering.verify).
 After the last two, the fallback (qa.answering.fallback) may still answer from the single
-closest evidence sentence. A two-part question is refused only when the whole question and then
-every part is; a part the articles do not answer is named in the joined answer (NOT_ANSWERED).
+closest evidence sentence. A two-part question is refused only when every part is (and, asked
+whole first, the whole question too); a part the articles do not answer is named in the joined answer (NOT_ANSWERED).
 """
 
 from __future__ import annotations
