@@ -385,7 +385,7 @@ PART_2_DRAFT = draft(
 def test_a_two_part_question_is_answered_part_by_part_and_joined(make):
     a = make()
     answer, events, gen = ask(a, TWO_PART_Q, PART_1_DRAFT, PART_2_DRAFT)
-    assert [re.search(r"Question: (.*)", r[-1]["content"]).group(1) for r in gen.requests] == [PART_1, PART_2]
+    assert asked(gen) == [PART_1, PART_2]
     # the second part is asked with the first part's exchange before it (to resolve "it")
     assert {"role": "user", "content": PART_1} in gen.requests[1]
     assert not answer.abstained and answer.question == TWO_PART_Q
@@ -430,8 +430,13 @@ WHOLE_DRAFT = draft(
 )
 
 
+def questions(requests: list[list[dict]]) -> list[str]:
+    """The question of each prompt sent to the generator (drafts or probes)."""
+    return [re.search(r"Question: (.*)", r[-1]["content"]).group(1) for r in requests]
+
+
 def asked(gen: ScriptedGenerator) -> list[str]:
-    return [re.search(r"Question: (.*)", r[-1]["content"]).group(1) for r in gen.requests]
+    return questions(gen.requests)
 
 
 def test_a_two_part_question_is_asked_whole_first(make):
@@ -439,7 +444,7 @@ def test_a_two_part_question_is_asked_whole_first(make):
     answer, events, gen = ask(a, TWO_PART_Q, WHOLE_DRAFT)
     assert asked(gen) == [TWO_PART_Q]  # no part is drafted on its own
     # the whole and each part probed on the whole's evidence: one prompt prefix (cached)
-    assert [re.search(r"Question: (.*)", m[-1]["content"]).group(1) for m in gen.probes] == [TWO_PART_Q, PART_1, PART_2]
+    assert questions(gen.probes) == [TWO_PART_Q, PART_1, PART_2]
     assert len({m[-1]["content"].split("Question:")[0] for m in gen.probes}) == 1
     assert not answer.abstained and answer.question == TWO_PART_Q
     assert (

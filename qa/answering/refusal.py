@@ -12,7 +12,8 @@ points of qa.answering.pipeline, each decided here:
 - NOTHING_SUPPORTED: verification removed every sentence of the draft (qa.answering.verify).
 After the last two, the fallback (qa.answering.fallback) may still answer from the single
 closest evidence sentence. A two-part question is refused only when every part is (and, asked
-whole first, the whole question too); a part the articles do not answer is named in the joined answer (NOT_ANSWERED).
+whole first, the whole question too); a part the articles do not answer is named in the joined
+answer (NOT_ANSWERED).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def doc_tokens(text: str) -> list[str]:
 
 # Snowball's English and German stemmers (the Latin-script languages of the answers): they know
 # the inflections of short words that the prefix rule below leaves apart ("hire"/"hired": an
-# answer "Meta hired seven employees" to "Which seven employees did Meta hire?" adds nothing).
+# answer "The firm hired seven engineers" to "Which seven engineers did the firm hire?" adds nothing).
 # A stemmer object keeps state while it stems, so the web app's threads share it under a lock.
 _STEMMERS = tuple(snowballstemmer.stemmer(name) for name in ("english", "german"))
 _STEM_LOCK = threading.Lock()
