@@ -191,6 +191,15 @@ class CheckSettings:
     # passage it picks when its probability is >= 0.4..0.7) rescues 0-1 answerable drafts that
     # failed and would answer 0-6 unanswerable ones.
     probe_none: float = 0.35
+    # Remove an answer sentence when the generator, shown only the passage it cites and the
+    # question in a fresh conversation (qa.answering.judge), says "yes, it answers" with less than
+    # this probability. Unlike the self-check above it never sees the model's answer: replayed on
+    # the dev split's stored answers (143 items; 49 answered right, 13 unanswerable answered, 27
+    # answerable answered wrong) it separates right from unanswerable with AUC 0.85 (0.77 when the
+    # answer is shown too). Answers losing a sentence: at 0.5 1/49 right, 3/13 unanswerable,
+    # 4/27 wrong; 0.55 2, 7, 8; 0.6 3, 9, 9; 0.7 8, 10, 12. 0.6 sits in the gap below which few
+    # right answers fall; run end to end on dev and test, see the issue 20 note.
+    answers_yes: float = 0.6
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
     support_threshold: float | None = None

@@ -20,6 +20,7 @@ class Reason(str, Enum):
     WRONG_SCRIPT = "wrong_script"
     FOREIGN_WORDS = "foreign_words"
     UNSUPPORTED = "unsupported"
+    DOES_NOT_ANSWER = "does_not_answer"  # the cited passage, judged alone, does not answer the question
     NO_CITATION = "no_citation"
     # an abstention
     NOT_RELEVANT = "not_relevant"  # nothing in the articles is close to the question

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import HashEmbedder, tmp_config
 
+from qa.answering import judge
 from qa.answering.assistant import Assistant
 from qa.answering.pipeline import Pipeline
 from qa.answering.prompts import rewrite_request
@@ -87,12 +88,20 @@ class ScriptedGenerator:
     (streamed as given), or a function of the request's messages returning either. A request
     beyond the script fails the test."""
 
-    def __init__(self, *replies, choice: dict[str, float] | None = None):
-        self.replies, self.requests, self.probes = list(replies), [], []
+    def __init__(self, *replies, choice: dict[str, float] | None = None, verdict: dict[str, float] | None = None):
+        self.replies, self.requests, self.probes, self.judged = list(replies), [], [], []
         # the forced choice's first-token probabilities (qa.answering.probe): by default passage 1
         self.choice = {"1": 0.9, "0": 0.1} if choice is None else choice
+        # the judge's yes/no on one cited passage (qa.answering.judge): by default "it answers"
+        self.verdict = {"yes": 0.9, "no": 0.1} if verdict is None else verdict
 
     def first_token_probs(self, messages, top=20):
+        if messages[0]["content"] == judge.SYSTEM:
+            self.judged.append(messages)
+            return dict(self.verdict(messages) if callable(self.verdict) else self.verdict)
+        return self.choose(messages)
+
+    def choose(self, messages):
         self.probes.append(messages)
         return dict(self.choice)
 
@@ -149,10 +158,10 @@ def make(root):
     return make
 
 
-def ask(assistant: Assistant, question: str, *replies, choice: dict[str, float] | None = None):
+def ask(assistant: Assistant, question: str, *replies, choice: dict[str, float] | None = None, verdict=None):
     """Stream the answer with the generator scripted; (the Answer, every event, the generator).
     Every scripted reply must have been asked for."""
-    assistant._generator = gen = ScriptedGenerator(*replies, choice=choice)
+    assistant._generator = gen = ScriptedGenerator(*replies, choice=choice, verdict=verdict)
     events = list(assistant.stream(question))
     assert not gen.replies, f"scripted replies never asked for: {gen.replies}"
     assert isinstance(events[-1], Answer)
@@ -222,6 +231,45 @@ def test_below_the_threshold_the_model_answers(make):
     assert not answer.abstained and len(gen.probes) == 1 and len(gen.requests) == 1
 
 
+# -- 1c. the judge: each cited passage, alone, must answer the question ----------------------------
+
+NO = {"no": 0.7, "yes": 0.3}  # P(yes) 0.30; the default line is CheckSettings.answers_yes
+
+
+def test_a_sentence_whose_cited_passage_does_not_answer_the_question_is_removed(make):
+    """The neighbouring fact: the passage states an amount, the model says it is not the asked one."""
+    reply = draft("Maria Olsen earns 45 million dollars [{p}].", p=PAID)
+    answer, _, gen = ask(make(), "How much does Maria Olsen earn?", reply, verdict=NO)
+    assert answer.abstained and answer.abstain_reason is Reason.NOTHING_SUPPORTED
+    assert [r.reason for r in answer.removed] == [Reason.DOES_NOT_ANSWER]
+    assert "0.30" in answer.removed[0].detail
+    # the judge saw the cited passage and the question, not the model's answer
+    [[system, user]] = gen.judged[:1]
+    assert system["content"] == judge.SYSTEM and PAID in user["content"]
+    assert "How much does Maria Olsen earn?" in user["content"] and "earns 45" not in user["content"]
+
+
+def test_the_judge_is_asked_once_per_cited_passage(make):
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}]. She founded it in 2011 [{f}].", f=FOUNDED)
+    answer, _, gen = ask(make(), KESTREL_Q, reply)
+    assert not answer.abstained and "Maria Olsen" in answer.text
+    assert len(gen.judged) == 1
+
+
+def test_a_yes_at_the_line_keeps_the_sentence_and_no_signal_is_no_verdict(make):
+    reply = draft("Kestrel Robotics was founded by Maria Olsen [{f}].", f=FOUNDED)
+    line = make().cfg.checks.answers_yes
+    for verdict in ({"yes": line, "no": 1 - line}, {"Maria": 0.9}):  # the second has neither yes nor no
+        answer, _, gen = ask(make(), KESTREL_Q, reply, verdict=verdict)
+        assert not answer.abstained and len(gen.judged) == 1
+
+
+def test_the_answers_check_switched_off_asks_no_judge(make):
+    reply = draft("Maria Olsen earns 45 million dollars [{p}].", p=PAID)
+    answer, _, gen = ask(make(checks__off=("answers",)), "How much does Maria Olsen earn?", reply, verdict=NO)
+    assert gen.judged == [] and not answer.abstained
+
+
 def test_the_probe_is_the_answering_prompt_up_to_its_last_line(make):
     """Same system turn and passages as the answer that follows: llama.cpp's prompt cache serves
     that prefix to the answer, so the probe costs only its own last line."""
@@ -250,7 +298,7 @@ def test_a_part_the_probe_refuses_is_named_and_the_other_part_answered(make):
     a = make()
     a._generator = gen = ScriptedGenerator(draft("Vantor Labs paid 45 million dollars [{p}].", p=PAID))
     choices = iter([NONE, {"1": 0.9, "0": 0.1}])
-    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    gen.choose = lambda messages: gen.probes.append(messages) or next(choices)
     answer = a.answer(TWO_PART_Q)
     assert not answer.abstained and len(gen.probes) == 2
     assert not_answered_text(PART_1, "en") in answer.text and "45 million" in answer.text
@@ -470,7 +518,7 @@ def test_a_whole_question_the_probe_refuses_is_asked_part_by_part(make):
     a = make(draft__whole_first=True)
     a._generator = gen = ScriptedGenerator(PART_1_DRAFT, PART_2_DRAFT)
     choices = iter([NONE, {"1": 0.9, "0": 0.1}, {"1": 0.9, "0": 0.1}])
-    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    gen.choose = lambda messages: gen.probes.append(messages) or next(choices)
     answer = a.answer(TWO_PART_Q)
     assert len(gen.probes) == 3 and asked(gen) == [PART_1, PART_2]
     assert not answer.abstained and "45 million" in answer.text and "Maria Olsen" in answer.text
@@ -483,7 +531,7 @@ def test_a_whole_question_with_a_part_its_evidence_does_not_state_is_asked_part_
     a._generator = gen = ScriptedGenerator(PART_1_DRAFT)
     ok = {"1": 0.9, "0": 0.1}
     choices = iter([ok, ok, NONE, ok, NONE])
-    gen.first_token_probs = lambda messages, top=20: gen.probes.append(messages) or next(choices)
+    gen.choose = lambda messages: gen.probes.append(messages) or next(choices)
     answer = a.answer(TWO_PART_Q)
     assert len(gen.probes) == 5 and asked(gen) == [PART_1]
     assert not answer.abstained

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import HashEmbedder, tmp_config
 
+from qa.answering import judge
 from qa.answering.assistant import Assistant
 from qa.answering.pipeline import Pipeline
 from qa.answering.refusal import abstain_text
@@ -23,14 +24,20 @@ EN = (
 
 
 class ScriptedGenerator:
-    """Returns the scripted replies in order and records the requests."""
+    """Returns the scripted replies in order and records the requests; the judge of a cited
+    passage (qa.answering.judge) says `yes` with probability `yes`."""
 
-    def __init__(self, *replies: str):
-        self.replies, self.requests = list(replies), []
+    def __init__(self, *replies: str, yes: float = 0.9):
+        self.replies, self.requests, self.judged, self.yes = list(replies), [], [], yes
 
     def stream(self, messages, max_tokens, temperature):
         self.requests.append(messages)
         yield self.replies.pop(0)
+
+    def first_token_probs(self, messages, top=20):
+        assert messages[0]["content"] == judge.SYSTEM, "only the judge asks for a first token here"
+        self.judged.append(messages)
+        return {"yes": self.yes, "no": 1 - self.yes}
 
 
 @pytest.fixture
@@ -70,7 +77,7 @@ def best_sentence(assistant: Assistant, needle: str):
 
 
 def test_a_sentence_in_the_askers_language_is_quoted_and_cited(assistant):
-    assistant._generator = ScriptedGenerator()  # must not be called
+    assistant._generator = ScriptedGenerator()  # must not generate: only its judge is asked
     best = best_sentence(assistant, "310 million")
     question = "How much did the tram line cost?"
     answer = from_evidence(assistant, question, best, refused(question, "en"))
@@ -78,7 +85,18 @@ def test_a_sentence_in_the_askers_language_is_quoted_and_cited(assistant):
     assert "310 million euros" in answer.text and answer.text.endswith("[1].")
     assert [c.chunk_id for c in answer.citations] == [best.chunk.id]
     assert "answered from the best evidence sentence" in answer.notes
-    assert assistant._generator.requests == []
+    assert assistant._generator.requests == [] and len(assistant._generator.judged) == 1
+
+
+def test_a_sentence_the_judge_says_does_not_answer_is_no_fallback(assistant):
+    """The best sentence is close to the question, but judged alone it does not answer it."""
+    assistant._generator = ScriptedGenerator(yes=0.2)
+    best = best_sentence(assistant, "310 million")
+    before = refused("How much did the tram line cost?", "en")
+    answer = from_evidence(assistant, before.question, best, before)
+    assert answer is before and answer.abstained
+    [asked] = assistant._generator.judged
+    assert "310 million euros" in asked[-1]["content"] and before.question in asked[-1]["content"]
 
 
 def as_german(passage):

@@ -19,6 +19,7 @@ from qa.answering.checks.base import Context
 from qa.answering.cite import assemble
 from qa.answering.claims import parse
 from qa.answering.draft import Drafter
+from qa.answering.judge import Judge
 from qa.answering.prompts import build_messages, translation_request
 from qa.answering.timings import Timings
 from qa.answering.verify import unchecked, verify
@@ -95,7 +96,8 @@ class Pipeline:
         on = self.cfg.checks.enabled
         if on:
             documents = [docs[p.doc_id].text if p.doc_id in docs else p.chunk.text for p in given]
-            ctx = Context.of(question, lang, given, documents, self.cfg.checks, self.embedder)
+            judge = Judge(self.drafter.generator, question)
+            ctx = Context.of(question, lang, given, documents, self.cfg.checks, self.embedder, judge)
             verdicts = verify(claims, ctx, self.store.unit_vectors([p.chunk.id for p in given]))
         else:
             verdicts = unchecked(claims)

@@ -6,6 +6,7 @@ by name, so `qa eval` can measure what it is worth.
 
 from __future__ import annotations
 
+from qa.answering.checks.answers import AnswersCheck
 from qa.answering.checks.base import Check
 from qa.answering.checks.language import ForeignWordsCheck, ScriptCheck
 from qa.answering.checks.names import NamesCheck
@@ -22,6 +23,7 @@ CHECKS: tuple[Check, ...] = (
     ScriptCheck(),
     ForeignWordsCheck(),
     SupportCheck(),
+    AnswersCheck(),  # last: the one check that asks the model
 )
 # the steps around the checks that CheckSettings.off can switch off by name too: the rewrite of a
 # draft in the wrong language (qa.answering.draft), the number repairs (qa.answering.repair), the

@@ -9,6 +9,7 @@ The first Problem removes the sentence (qa.answering.verify runs them in order).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +53,9 @@ class Context:
     question_numbers: list[float]
     settings: CheckSettings
     embedder: Embedder
+    # P(a passage on its own answers the question), the generator's judgement
+    # (qa.answering.judge); None: no judge, the `answers` check passes every sentence
+    judge: Callable[[Passage], float | None] | None = None
 
     @property
     def haystack(self) -> str:
@@ -67,6 +71,7 @@ class Context:
         documents: list[str] | None,
         settings: CheckSettings,
         embedder: Embedder,
+        judge: Callable[[Passage], float | None] | None = None,
     ) -> Context:
         texts = [p.chunk.text.lower() for p in passages]
         return cls(
@@ -79,6 +84,7 @@ class Context:
             question_numbers=numbers.extract(question, lang=lang),
             settings=settings,
             embedder=embedder,
+            judge=judge,
         )
 
 

@@ -1,0 +1,29 @@
+"""Check `answers`: a passage the sentence cites answers the question, in the generator's own
+judgement of that passage alone (qa.answering.judge).
+
+This is the check of what a value is bound to: "Meta invested 14.3 billion dollars in the
+company" cited for how much its founder earns passes every string check (the number is in the
+passage, the names are too), but asked on its own whether that sentence answers the question,
+the model says no. It runs last, so only sentences that passed every other check cost a call,
+and each cited passage is asked once per answer.
+"""
+
+from __future__ import annotations
+
+from qa.answering.checks.base import Context, Problem, State, Subject
+from qa.types import Reason
+
+
+class AnswersCheck:
+    name = "answers"
+
+    def __call__(self, subject: Subject, ctx: Context, state: State) -> State | Problem:
+        if ctx.judge is None or not state.cite:
+            return state
+        said = [p for n in state.cite if (p := ctx.judge(ctx.passages[n - 1])) is not None]
+        if not said or max(said) >= ctx.settings.answers_yes:
+            return state
+        return Problem(
+            Reason.DOES_NOT_ANSWER,
+            f"the cited passage does not answer the question (the model says yes with {max(said):.2f})",
+        )
