@@ -200,7 +200,10 @@ class CheckSettings:
     # 4/27 wrong; 0.55 2, 7, 8; 0.6 3, 9, 9; 0.7 8, 10, 12. 0.6 sits in the gap below which few
     # right answers fall. End to end on dev at 0.6: unanswerable refused or gap named 0.842 ->
     # 0.930, 6 wrong answers to answerable questions refused instead, 3 right answers lost (facts
-    # 0.570 -> 0.535), verify p50 0.12 -> 1.43 s (one ~1 s call per cited passage).
+    # 0.570 -> 0.535), verify p50 0.12 -> 1.43 s (one ~1 s call per cited passage). Wordings
+    # that lost on the same replay (AUC right vs unanswerable): the sentence before the cited one
+    # shown too, so "they"/"er" resolve, 0.835 (and it catches 3/13 at 0.6); "does the source state
+    # the answer to exactly this question, for the same person or company?" 0.849; this one 0.87.
     answers_yes: float = 0.6
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
