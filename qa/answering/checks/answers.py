@@ -1,8 +1,8 @@
 """Check `answers`: a passage the sentence cites answers the question, in the generator's own
 judgement of that passage alone (qa.answering.judge).
 
-This is the check of what a value is bound to: "Meta invested 14.3 billion dollars in the
-company" cited for how much its founder earns passes every string check (the number is in the
+This is the check of what a value is bound to: "Acme invested 40 million euros in the start-up"
+cited for how much the start-up's founder earns passes every string check (the number is in the
 passage, the names are too), but asked on its own whether that sentence answers the question,
 the model says no. It runs last, so only sentences that passed every other check cost a call,
 and each cited passage is asked once per answer.
