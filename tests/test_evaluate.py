@@ -277,6 +277,19 @@ def test_same_and_cross_language_facts_content_free_answers_and_named_gaps():
         {},
         abstain,
     )
+    half = scoring.score_item(
+        {**base, "id": "en-5", "question": "How old is he, and who pays him?", "answerable": False, "facts": []},
+        _answer(
+            "The articles do not say how old he is. Acme pays him [1].",
+            [{"n": 1, "doc_id": "d2", "chunk_id": "d2#0", "lang": "en", "start": 0, "end": 7, "quote": "Nothing"}],
+        ),
+        [],
+        DOCS,
+        {},
+        abstain,
+    )
+    assert half["gap_named"] and half["citations"]
+    assert scoring.aggregate([gap, half])["gap_with_claim"] == 1  # the clean gap does not count
     assert cross["cross_language"] and not same["cross_language"]
     assert restated["content_free"] and not same["content_free"] and not cross["content_free"]
     assert gap["gap_named"] and not restated["gap_named"]
