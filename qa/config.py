@@ -142,6 +142,10 @@ class EvidenceSettings:
     margin: float | None = field(default_factory=lambda: _env_float("QA_EVIDENCE_MARGIN"))
     # maximal marginal relevance: penalty × cosine to the closest sentence already chosen (0: off)
     redundancy: float = field(default_factory=lambda: float(os.environ.get("QA_EVIDENCE_REDUNDANCY", "0")))
+    # The chosen sentences are numbered best first. Measured and not built (dev, 143 items): the
+    # same sentences in reading order (grouped by article, each article's in the order they stand,
+    # so "Er sagte: ..." follows the sentence naming him): facts 46 -> 41 of 86, answerable
+    # refused 19 -> 24, unanswerable answered 4 -> 5 of 57, citation precision 0.743 -> 0.773.
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,13 @@ class DraftSettings:
     # Each part probed on its own evidence instead (dev, same items): 10/30, 3/30, 1/12, 15.7 s
     # p50 (three probes of three prompts before the draft): as safe as parts only, no more right.
     whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "0") == "1")
+    # Measured and not built (dev, the 80 items whose evidence is mostly in another language than
+    # the question): drafting in the evidence's language, then translating each sentence into the
+    # question's (a "pivot"): facts 23 -> 20 of 47, unanswerable answered 4 -> 7 of 33, TTFT p50
+    # +0.7 s. Asked to answer an English question in German, the 1.5B model writes English with
+    # German words in it; its translations into Arabic garble names. Passing the pivot draft
+    # through the language rewrite instead (the path a wrong-language draft takes) did no better
+    # on the front-page "why" questions.
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ The cosine between the sentence (query embedding) and a cited passage (document 
 cross-lingual) must reach CheckSettings.support_threshold (calibrated on the dev split). An
 uncited or weakly cited sentence is re-cited to the closest given passage when that one reaches
 it. A sentence whose numbers a passage states (State.grounded) needs no similarity.
+
+A supported sentence keeps the model's citation even when another given passage is closer:
+replayed on the dev split's answers (79 citations, 75 sentences), moving the citation to the
+closest passage took citation precision from 0.759 to 0.705 (18 moved); only when it was closer
+by 0.1 did it reach 0.785 (5 moved, within noise). The cosine ranks what a sentence is about, not
+which passage states it.
 """
 
 from __future__ import annotations
