@@ -104,9 +104,10 @@ def check(
     lang: str = "en",
     threshold: float = 0.4,
     documents: list[str] | None = None,
+    earlier: tuple[str, ...] = (),
 ) -> list[Verdict]:
     settings = CheckSettings(support_threshold=threshold)
-    ctx = Context.of(question, lang, PASSAGES, documents, settings, FakeEmbedder(table))
+    ctx = Context.of(question, lang, PASSAGES, documents, settings, FakeEmbedder(table), earlier=earlier)
     return verify(claims, ctx, PASSAGE_VECTORS)
 
 
@@ -278,6 +279,33 @@ def test_names_from_the_passages_or_the_question_pass():
         {"Schulman": E[2]},
         question="Did Schulman join Anthropic or Berkeley?",
     )
+    assert v.detail == ""
+
+
+def test_a_capitalised_title_is_checked_as_one_phrase():
+    # seen on dev: "... the former OpenAI Vice President." was removed as "name not in the
+    # passages: Vice, President" from a German passage saying "Vizepräsidenten"; alone each word
+    # is far from it, the phrase is close (here: the phrase's vector is that of a passage word)
+    claim = Claim("Schulman left OpenAI as Vice President for Security Policy.", [3])
+    [v] = check([claim], {"Schulman": E[2], "Vice President": E[1], "Security Policy": E[1], "Anthropic": E[1]})
+    assert v.detail == ""
+    # the words one by one match nothing, so a phrase unlike every passage word is flagged whole
+    [v] = check([claim], {"Schulman": E[2]})
+    assert v.detail == "name not in the passages: Vice, President, Security, Policy"
+
+
+def test_a_phrase_does_not_vouch_for_a_name_beside_a_known_one():
+    # "Google DeepMind" is not compared as a phrase: only unknown words are joined into one
+    [v] = check([Claim("Schulman left OpenAI for Anthropic Berkeley.", [3])], {"Schulman": E[2], "Anthropic": E[1]})
+    assert v.detail == "name not in the passages: Berkeley"
+
+
+def test_a_name_the_user_wrote_earlier_in_the_conversation_is_not_invented():
+    # a follow-up ("Seit wann war er dort?") answered with the subject's name from the question before
+    claim = Claim("Anthropic hired Erika Mustermann.", [3])
+    [v] = check([claim], {"Anthropic": E[2]}, question="When did she leave?")
+    assert v.detail == "name not in the passages: Erika, Mustermann"
+    [v] = check([claim], {"Anthropic": E[2]}, question="When did she leave?", earlier=("Who is Erika Mustermann?",))
     assert v.detail == ""
 
 

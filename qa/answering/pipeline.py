@@ -65,15 +65,16 @@ class Pipeline:
             if self.cfg.is_on("rewrite_language") and drafting.wrong_language(text, lang, question):
                 with timings.stage("rewrite"):
                     text = self.drafter.in_language(text, messages, lang, question)
+        earlier = tuple(str(t.get("content", "")) for t in history if t.get("role") == "user")
         with timings.stage("verify"):
-            answer = self.checked(question, lang, text, evidence.given)
+            answer = self.checked(question, lang, text, evidence.given, earlier)
         if (
             answer.abstained
             and self.cfg.is_on("fallback")
             and fallback.applies(evidence.best, self.cfg.checks.fallback_cosine)
         ):
             with timings.stage("fallback"):
-                answer = self.from_evidence(question, lang, evidence.best, answer)
+                answer = self.from_evidence(question, lang, evidence.best, answer, earlier)
             answer = replace(answer, sources=fallback.shown_sources(evidence.given, evidence.best))
         return answer
 
@@ -84,9 +85,12 @@ class Pipeline:
             return refusal.probe_says_none(p, self.cfg.checks.probe_none)
         return None
 
-    def checked(self, question: str, lang: str, text: str, given: list[Passage]) -> Answer:
+    def checked(
+        self, question: str, lang: str, text: str, given: list[Passage], earlier: tuple[str, ...] = ()
+    ) -> Answer:
         """The draft checked against the units the model was given: its supported sentences,
-        cited; or a refusal when the model refused or nothing supported remains."""
+        cited; or a refusal when the model refused or nothing supported remains. `earlier`: the
+        user's earlier questions in the conversation (a name written there is no invented one)."""
         if refusal.is_refusal(text):
             return refusal.refused(
                 question, lang, Reason.MODEL_REFUSED, given, ["the model found no answer in the passages"]
@@ -97,7 +101,7 @@ class Pipeline:
         if on:
             documents = [docs[p.doc_id].text if p.doc_id in docs else p.chunk.text for p in given]
             judge = Judge(self.drafter.generator, question)
-            ctx = Context.of(question, lang, given, documents, self.cfg.checks, self.embedder, judge)
+            ctx = Context.of(question, lang, given, documents, self.cfg.checks, self.embedder, judge, earlier)
             verdicts = verify(claims, ctx, self.store.unit_vectors([p.chunk.id for p in given]))
         else:
             verdicts = unchecked(claims)
@@ -115,13 +119,15 @@ class Pipeline:
             question, cited.text, cited.citations, given, False, lang, notes=cited.notes, removed=cited.removed
         )
 
-    def from_evidence(self, question: str, lang: str, best: Passage, refused: Answer) -> Answer:
+    def from_evidence(
+        self, question: str, lang: str, best: Passage, refused: Answer, earlier: tuple[str, ...] = ()
+    ) -> Answer:
         """The best evidence sentence as the answer (translated when it is in another language),
         checked like a draft; the refusal stands when it fails too."""
         sentence = fallback.sentence_of(best)
         if best.chunk.lang != lang:
             sentence = self.drafter.complete(translation_request(sentence, lang), 0.0).strip()
-        answer = self.checked(question, lang, f"{sentence} [1]", [best])
+        answer = self.checked(question, lang, f"{sentence} [1]", [best], earlier)
         if answer.abstained:
             return refused
         return replace(

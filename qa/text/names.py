@@ -52,6 +52,26 @@ def names(sentence: str, lang: str = "en") -> list[str]:
     return found
 
 
+def runs(sentence: str, words: list[str]) -> list[str]:
+    """The phrases of two or more of `words` standing next to each other in the sentence, one
+    space apart ("Vice President", "Security Policy"): a title or a term written capitalised,
+    which means what it says only as a whole."""
+    wanted = {w.lower() for w in words}
+    phrases: list[list[str]] = []
+    end = -2
+    for m in _NAME.finditer(sentence):
+        word = re.sub(r"['’]s$", "", m.group())
+        if word.lower() not in wanted:
+            end = -2
+            continue
+        if sentence[end : m.start()] == " " and phrases:
+            phrases[-1].append(word)
+        else:
+            phrases.append([word])
+        end = m.end()
+    return [" ".join(p) for p in phrases if len(p) > 1]
+
+
 def _in_run(sentence: str, matches: list, i: int) -> bool:
     """Whether match i is next to another capitalised word, separated by a single space."""
     left = i > 0 and sentence[matches[i - 1].end() : matches[i].start()] == " "

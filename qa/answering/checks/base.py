@@ -56,11 +56,13 @@ class Context:
     # P(a passage on its own answers the question), the generator's judgement
     # (qa.answering.judge); None: no judge, the `answers` check passes every sentence
     judge: Callable[[Passage], float | None] | None = None
+    earlier: str = ""  # the user's earlier questions in this conversation, lower case
 
     @property
     def haystack(self) -> str:
-        """The passages and the question, lower case: where a name may come from."""
-        return " ".join(self.texts) + " " + self.question.lower()
+        """The passages, the question and the user's earlier questions, lower case: where a name
+        may come from."""
+        return " ".join(self.texts) + " " + self.question.lower() + " " + self.earlier
 
     @classmethod
     def of(
@@ -72,6 +74,7 @@ class Context:
         settings: CheckSettings,
         embedder: Embedder,
         judge: Callable[[Passage], float | None] | None = None,
+        earlier: tuple[str, ...] = (),
     ) -> Context:
         texts = [p.chunk.text.lower() for p in passages]
         return cls(
@@ -85,6 +88,7 @@ class Context:
             settings=settings,
             embedder=embedder,
             judge=judge,
+            earlier=" ".join(earlier).lower(),
         )
 
 
