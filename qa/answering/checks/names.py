@@ -10,6 +10,14 @@ Policy" for "Sicherheitspolitik") are compared as one phrase: alone, "Vice" and 
 0.45–0.47 (invented person names: 0.16–0.34 to every word of an article).
 A name the user wrote earlier in the conversation counts as written in the question (a follow-up
 answered with the subject's name: "Seit wann war er dort?" → "X war ...").
+
+Measured and not built: taking a sentence that is nothing but names of its cited passage as
+grounded (no `support` cosine, as a sentence whose numbers the passage states). The cosine of
+one word to a sentence is low, and on dev it had removed a right one-name answer (0.30); grounded,
+that item was right and nothing else changed. On test it turned one named gap ("the articles do
+not answer: which company did he announce?") into a confident wrong part answer, a company of
+the cited sentence that is not the asked one, which the `answers` judge let through. The low
+cosine of a bare name is a guard worth keeping.
 """
 
 from __future__ import annotations
