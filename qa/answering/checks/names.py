@@ -5,9 +5,9 @@ A name the answer writes in another script or language than its evidence ("Googl
 meaning (embedding cosine ≥ CheckSettings.alias_cosine), or sounding alike (same consonant
 skeleton, qa.text.lang.sounds_alike) and at least CheckSettings.sound_alias_cosine close.
 Unknown capitalised words that stand together ("Vice President" for "Vizepräsidenten", "Security
-Policy" for "Sicherheitspolitik") are compared as one phrase: alone, "Vice" and "Policy" are 0.34–
-0.39 close to those words and were removed on dev from three right answers; the phrases are
-0.45–0.47 (invented person names: 0.16–0.34 to every word of an article).
+Policy" for "Sicherheitspolitik") are compared as one phrase: alone, "Vice" and "Policy" are
+0.34–0.39 close to those words, and on dev two answers lost a sentence for them (one right); the
+phrases are 0.45–0.47 (invented person names: 0.16–0.34 to every word of an article).
 A name the user wrote earlier in the conversation counts as written in the question (a follow-up
 answered with the subject's name: "Seit wann war er dort?" → "X war ...").
 
