@@ -36,7 +36,7 @@ def names(sentence: str, lang: str = "en") -> list[str]:
     found = []
     matches = list(_NAME.finditer(sentence))
     for i, m in enumerate(matches):
-        word = re.sub(r"['’]s$", "", m.group())  # "OpenAI's" names OpenAI
+        word = _word(m)
         initial = not sentence[: m.start()].strip()
         if word.lower() in numbers.WORDS or word.lower() in _NOT_NAMES or len(word) < 3:
             continue
@@ -52,6 +52,11 @@ def names(sentence: str, lang: str = "en") -> list[str]:
     return found
 
 
+def _word(match: re.Match) -> str:
+    """The name a match writes: "OpenAI's" names OpenAI."""
+    return re.sub(r"['’]s$", "", match.group())
+
+
 def runs(sentence: str, words: list[str]) -> list[str]:
     """The phrases of two or more of `words` standing next to each other in the sentence, one
     space apart ("Vice President", "Security Policy"): a title or a term written capitalised,
@@ -60,7 +65,7 @@ def runs(sentence: str, words: list[str]) -> list[str]:
     phrases: list[list[str]] = []
     end = -2
     for m in _NAME.finditer(sentence):
-        word = re.sub(r"['’]s$", "", m.group())
+        word = _word(m)
         if word.lower() not in wanted:
             end = -2
             continue

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from qa.answering.checks.base import Context, Problem, State, Subject
 from qa.text.lang import sounds_alike
 from qa.text.names import names, runs
@@ -45,15 +47,22 @@ def candidate_words(passages: list[Passage]) -> list[str]:
     return sorted(words)
 
 
-def untranslated(found: list[str], ctx: Context) -> list[str]:
-    """The names with no alias among the words of the passages."""
+def alias_table(ctx: Context) -> tuple[list[str], np.ndarray]:
+    """The words of the given passages and their document vectors: what a name may be an alias of."""
+    words = candidate_words(ctx.passages)
+    return words, ctx.embedder.embed_documents(words) if words else np.zeros((0, 0), dtype=np.float32)
+
+
+def untranslated(found: list[str], ctx: Context, table: tuple[list[str], np.ndarray] | None = None) -> list[str]:
+    """The names with no alias among the words of the passages (`table`: alias_table(ctx), made
+    once when several lists of names are tested against one draft's passages)."""
     if not found:
         return []
-    words = candidate_words(ctx.passages)
+    words, vectors = table or alias_table(ctx)
     if not words:
         return found
     s = ctx.settings
-    sims = ctx.embedder.embed_queries(found) @ ctx.embedder.embed_documents(words).T
+    sims = ctx.embedder.embed_queries(found) @ vectors.T
     return [
         n
         for n, row in zip(found, sims)
@@ -67,10 +76,14 @@ class NamesCheck:
 
     def __call__(self, subject: Subject, ctx: Context, state: State) -> State | Problem:
         haystack = ctx.haystack
-        unknown = untranslated([n for n in names(subject.claim.text, ctx.lang) if n.lower() not in haystack], ctx)
-        for phrase in runs(subject.claim.text, unknown):
-            if not untranslated([phrase], ctx):
-                unknown = [n for n in unknown if n not in phrase.split()]
+        found = [n for n in names(subject.claim.text, ctx.lang) if n.lower() not in haystack]
+        if not found:
+            return state
+        table = alias_table(ctx)
+        unknown = untranslated(found, ctx, table)
+        phrases = runs(subject.claim.text, unknown)
+        passed = {w for p in set(phrases) - set(untranslated(phrases, ctx, table)) for w in p.split()}
+        unknown = [n for n in unknown if n not in passed]
         if unknown:
             return Problem(Reason.NAME_NOT_IN_SOURCES, f"name not in the passages: {', '.join(unknown)}")
         return state
