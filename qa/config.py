@@ -224,6 +224,10 @@ class CheckSettings:
     # for second parts and follow-ups, so "he" resolves; dev end to end: facts 48 -> 45 of 86
     # (three second parts refused), no unanswerable question more refused (two answers that named
     # one part's gap lost their wrong other part).
+    # (c) The probe's forced choice as a second signal beside the judge, on the same 209 pairs: the
+    # probe's probability of the cited passage separates them with AUC 0.778 alone; judge + 0.25 ×
+    # that probability 0.893, + 0.5 × 0.890 (the judge alone 0.890); "keep when the probe's choice
+    # is this passage with >= 0.5..0.9" keeps 0-1 more gold pairs and as many unanswerable ones.
     answers_yes: float = 0.6
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).

@@ -14,6 +14,10 @@ from qa.types import Passage
 # Dev split, evidence sentences (51 items): this prompt 0.628 fact accuracy, 0.070 false
 # abstention; without the "two things" clause 0.605; with a NOT_FOUND rule and the instruction in
 # the answer's language 0.558 / 0.116 (the model refused more and wrote less of the facts).
+# Measured and not built (dev, 143 items): a worked example appended to this prompt (two German
+# passages about an invented engineer, an English question, an English answer keeping the month
+# and the exact term, each sentence cited): facts 48 -> 43 of 86, unanswerable answered 4 -> 13 of
+# 57. The probe shares this system turn, so an example here also moves its calibration.
 SYSTEM_PROMPT = (
     "You answer questions about news articles, using only the numbered passages you are given. "
     "Never add facts that are not in the passages. Answer briefly, in 1 to 3 sentences; when the "
