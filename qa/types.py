@@ -17,6 +17,7 @@ class Reason(str, Enum):
     MARKER_AS_CONTENT = "marker_as_content"
     NAME_NOT_IN_SOURCES = "name_not_in_sources"
     ADDS_NOTHING = "adds_nothing"
+    WRONG_KIND = "wrong_kind"  # the question asks for a time or a count; the sentence gives none
     WRONG_SCRIPT = "wrong_script"
     FOREIGN_WORDS = "foreign_words"
     UNSUPPORTED = "unsupported"

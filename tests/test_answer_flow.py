@@ -304,6 +304,30 @@ def test_a_part_the_probe_refuses_is_named_and_the_other_part_answered(make):
     assert not_answered_text(PART_1, "en") in answer.text and "45 million" in answer.text
 
 
+# -- 1d. the asked kind: a time for "when", a count (not money) for "how many" ------------------------
+
+
+def test_a_sentence_that_places_nothing_in_time_does_not_answer_when(make):
+    """The neighbouring fact: asked when, the model gives the price (every other check passes)."""
+    question = "When did Vantor Labs buy Kestrel Robotics?"
+    reply = draft("Vantor Labs paid 45 million dollars for Kestrel Robotics [{p}].", p=PAID)
+    answer, _, _ = ask(make(), question, reply)
+    assert answer.abstained and [r.reason for r in answer.removed] == [Reason.WRONG_KIND]
+    answer, _, _ = ask(make(checks__off=("kind",)), question, reply)
+    assert not answer.abstained
+    reply = draft("Vantor Labs bought Kestrel Robotics last week [{p}].", p=PAID)
+    answer, _, _ = ask(make(), question, reply)
+    assert not answer.abstained and answer.text == "Vantor Labs bought Kestrel Robotics last week [1]."
+
+
+def test_an_amount_of_money_does_not_answer_how_many(make):
+    question = "How many passengers does the tram line carry a day?"
+    answer, _, _ = ask(make(), question, draft("The line cost 310 million euros [{c}].", c=COST))
+    assert answer.abstained and [r.reason for r in answer.removed] == [Reason.WRONG_KIND]
+    answer, _, _ = ask(make(), question, draft("The line carries 40,000 passengers a day [{c}].", c=COST))
+    assert not answer.abstained and answer.text == "The line carries 40,000 passengers a day [1]."
+
+
 # -- 2. the model refuses: held back, never shown ------------------------------------------------
 
 

@@ -303,9 +303,9 @@ def test_a_phrase_does_not_vouch_for_a_name_beside_a_known_one():
 def test_a_name_the_user_wrote_earlier_in_the_conversation_is_not_invented():
     # a follow-up ("Seit wann war er dort?") answered with the subject's name from the question before
     claim = Claim("Anthropic hired Erika Mustermann.", [3])
-    [v] = check([claim], {"Anthropic": E[2]}, question="When did she leave?")
+    [v] = check([claim], {"Anthropic": E[2]}, question="Where did she go?")
     assert v.detail == "name not in the passages: Erika, Mustermann"
-    [v] = check([claim], {"Anthropic": E[2]}, question="When did she leave?", earlier=("Who is Erika Mustermann?",))
+    [v] = check([claim], {"Anthropic": E[2]}, question="Where did she go?", earlier=("Who is Erika Mustermann?",))
     assert v.detail == ""
 
 

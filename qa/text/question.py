@@ -48,6 +48,14 @@ def _has_question_word(text: str, lang: str) -> bool:
     return bool(words and re.search(rf"(?<!\w)(?:{words})(?!\w)", text, re.IGNORECASE))
 
 
+def question_words(text: str, lang: str) -> int:
+    """How many question words the text has ("When and why …?": two)."""
+    if lang in ("zh", "ja"):
+        return len(_ZH_QUESTION.findall(text))
+    words = _QUESTION_WORDS.get(lang)
+    return len(re.findall(rf"(?<!\w)(?:{words})(?!\w)", text, re.IGNORECASE)) if words else 0
+
+
 def _at_conjunction(question: str, lang: str) -> list[str]:
     """Split where a conjunction is followed by a question word (zh: a comma followed by one)."""
     if lang in ("zh", "ja"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from qa.answering.checks.answers import AnswersCheck
 from qa.answering.checks.base import Check
+from qa.answering.checks.kind import KindCheck
 from qa.answering.checks.language import ForeignWordsCheck, ScriptCheck
 from qa.answering.checks.names import NamesCheck
 from qa.answering.checks.numbers import NumbersCheck
@@ -20,6 +21,7 @@ CHECKS: tuple[Check, ...] = (
     MarkerAsContentCheck(),
     NamesCheck(),
     AddsNothingCheck(),
+    KindCheck(),
     ScriptCheck(),
     ForeignWordsCheck(),
     SupportCheck(),

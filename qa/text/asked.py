@@ -1,0 +1,102 @@
+"""What kind of value a question asks for, and whether a sentence states a value of that kind.
+
+A cited sentence can pass every check of what it says and still not answer: asked how many
+people work somewhere, it gives an amount of money; asked when something happened, it says how
+much was paid. Two kinds are told apart by the question's words, in the four answer languages:
+- TIME: "when", "since when", "in which year / month", "on which day" (wann, 什么时候, متى …);
+- COUNT: "how many …" (wie viele, 多少名 / 几个, كم عدد).
+A question that asks for anything else, or for more than one thing ("When and why …?"), has no
+kind, and nothing is checked. The words are the languages' own, not the articles'.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from qa.text import numbers
+from qa.text.question import question_words
+
+
+class Kind(str, Enum):
+    TIME = "time"
+    COUNT = "count"
+
+
+_ASKS = {
+    Kind.TIME: {
+        "en": r"\b(?:since\s+)?when\b|\b(?:what|which)\s+(?:year|month|day|date|weekday)\b",
+        "de": r"\b(?:seit\s+)?wann\b|\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag)\b",
+        "zh": r"什么时候|何时|哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几",
+        "ar": r"(?<!\w)متى(?!\w)|(?<!\w)أيّ?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)",
+    },
+    Kind.COUNT: {
+        "en": r"\bhow\s+many\b",
+        "de": r"\bwie\s+viele\b",
+        "zh": r"多少(?:名|位|个|人|家|次|款|项)|几(?:名|位|个|家|次|款|项|人)",
+        "ar": r"(?<!\w)كم\s+عدد(?!\w)",
+    },
+}
+_ASKS_RE = {
+    kind: {lang: re.compile(p, re.IGNORECASE) for lang, p in by_lang.items()} for kind, by_lang in _ASKS.items()
+}
+
+MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|"
+    r"يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر|"
+    r"كانون|شباط|آذار|نيسان|أيار|حزيران|تموز|آب|أيلول|تشرين"
+)
+_WEEKDAYS = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag|"
+    r"الاثنين|الإثنين|الثلاثاء|الأربعاء|الخميس|الجمعة|السبت|الأحد"
+)
+# Words that place a statement in time without a date: "last month", "seit Anfang des Jahres",
+# "去年", "منذ عامين", "after he left", "früher".
+_RELATIVE = {
+    "en": r"years?|months?|weeks?|days?|decades?|ago|last|since|after|before|earlier|later|recently|"
+    r"today|yesterday|tomorrow|now|currently|then|spring|summer|autumn|fall|winter|previously|formerly",
+    "de": r"jahr\w*|monat\w*|woche\w*|tag\w*|jahrzehnt\w*|vor|seit\w*|nach\w*|letzte\w*|vorige\w*|"
+    r"kürzlich|neulich|jüngst|heute|gestern|morgen|damals|jetzt|derzeit|anfang|ende|mitte|"
+    r"frühling|frühjahr|sommer|herbst|winter|früher|später|zuvor|bereits",
+    "ar": r"\w*(?:عام|أعوام|سنة|سنوات|شهر|أشهر|شهور|أسبوع|أسابيع|يوم|أيام)\w*|منذ|بعد|قبل|الماضي|"
+    r"الماضية|المقبل|المقبلة|القادم|القادمة|مؤخرا|مؤخرًا|أمس|غدا|الآن|حاليا|حاليًا|بداية|نهاية|"
+    r"منتصف|آنذاك|سابقا|سابقًا|لاحقا|لاحقًا",
+}
+_TIME_WORDS = re.compile(
+    rf"(?<![^\W\d_])(?:{MONTHS}|{_WEEKDAYS}|{'|'.join(_RELATIVE.values())})(?![^\W\d_])", re.IGNORECASE
+)
+# Chinese has no spaces: a time word is any of these characters or words
+_TIME_ZH = re.compile(
+    r"[年月日号周]|星期|今天|昨天|明天|去年|今年|明年|最近|近日|日前|此前|之前|以前|之后|以后|后来|当时|目前|现在|季"
+)
+_MONEY = re.compile(
+    r"^\s*(?:(?:mio\.?|mrd\.?|million\w*|milliard\w*|billion\w*|亿|万|مليون|مليار|ملايين|مليارات)\s*)?"
+    r"(?:us-?)?(?:dollars?|\$|usd|euros?|€|美元|元|人民币|دولار\w*|يورو)",
+    re.IGNORECASE,
+)
+
+
+def asked_kind(question: str, lang: str) -> Kind | None:
+    """The kind of value the question asks for, when it asks for exactly one value of a kind
+    told apart here; None otherwise."""
+    if question_words(question, lang) != 1:
+        return None
+    kinds = [kind for kind, by_lang in _ASKS_RE.items() if lang in by_lang and by_lang[lang].search(question)]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def states_time(text: str) -> bool:
+    """Whether the sentence places something in time: a year, a month, a weekday, a date, or a
+    relative time ("last month", "seit 2021", "去年", "منذ عامين")."""
+    if any(1900 <= v <= 2100 and v == int(v) for _, _, v in numbers.spans(text)):
+        return True
+    return bool(_TIME_WORDS.search(text) or _TIME_ZH.search(text))
+
+
+def only_money(text: str, values: list[float], lang: str) -> bool:
+    """Whether every number of `values` the sentence writes is an amount of money (a currency
+    follows or precedes it), and it writes at least one."""
+    spans = [(s, e) for s, e, v in numbers.spans(text, lang) if any(numbers.same(v, w) for w in values)]
+    return bool(spans) and all(_MONEY.match(text[e:]) or text[:s].rstrip().endswith(("$", "€")) for s, e in spans)

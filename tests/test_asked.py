@@ -1,0 +1,91 @@
+"""What kind of value a question asks for (qa.text.asked), in the four answer languages, and
+whether a sentence states one. Examples use invented people and firms."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.text.asked import Kind, asked_kind, only_money, states_time
+from qa.text.question import question_words
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "kind"),
+    [
+        ("When did Erika Mustermann leave Blauwal?", "en", Kind.TIME),
+        ("In which year was Nordwind founded?", "en", Kind.TIME),
+        ("Since when has she worked there?", "en", Kind.TIME),
+        ("Wann hat Erika Mustermann Blauwal verlassen?", "de", Kind.TIME),
+        ("In welchem Monat wurde Nordwind gegründet?", "de", Kind.TIME),
+        ("穆斯特曼是什么时候离开蓝鲸的？", "zh", Kind.TIME),
+        ("北风公司是哪一年成立的？", "zh", Kind.TIME),
+        ("متى غادرت إيريكا موسترمان الشركة؟", "ar", Kind.TIME),
+        ("في أي عام تأسست الشركة؟", "ar", Kind.TIME),
+        ("How many engineers work at Nordwind?", "en", Kind.COUNT),
+        ("Wie viele Ingenieure arbeiten bei Nordwind?", "de", Kind.COUNT),
+        ("北风公司有多少名员工？", "zh", Kind.COUNT),
+        ("كم عدد موظفي الشركة؟", "ar", Kind.COUNT),
+    ],
+)
+def test_the_asked_kind(question, lang, kind):
+    assert asked_kind(question, lang) is kind
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Why did Erika Mustermann leave Blauwal?", "en"),
+        ("How much did Nordwind pay for Blauwal?", "en"),
+        ("When and why did she leave Blauwal?", "en"),  # two things asked: nothing is checked
+        ("Wer hat Nordwind gegründet?", "de"),
+        ("北风公司花了多少钱？", "zh"),
+        ("لماذا غادرت الشركة؟", "ar"),
+    ],
+)
+def test_other_questions_have_no_kind(question, lang):
+    assert asked_kind(question, lang) is None
+
+
+def test_question_words_are_counted():
+    assert question_words("When and why did she leave?", "en") == 2
+    assert question_words("Wann hat sie Blauwal verlassen?", "de") == 1
+    assert question_words("她是谁？她在哪里工作？", "zh") == 2
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "She left Blauwal in 2019.",
+        "She left in March.",
+        "Sie hat Blauwal letzten Monat verlassen.",
+        "She left after the merger.",
+        "她去年离开了蓝鲸。",
+        "她于 3 月离开。",
+        "غادرت الشركة في مارس.",
+        "غادرت الشركة العام الماضي.",
+    ],
+)
+def test_a_sentence_placed_in_time(sentence):
+    assert states_time(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Nordwind paid 45 million dollars for Blauwal.",
+        "Nordwind hat 45 Millionen Dollar für Blauwal bezahlt.",
+        "北风为蓝鲸支付了 4500 万美元。",
+        "دفعت الشركة 45 مليون دولار.",
+    ],
+)
+def test_a_sentence_with_no_time(sentence):
+    assert not states_time(sentence)
+
+
+def test_only_money():
+    assert only_money("Nordwind paid 45 million dollars.", [45e6], "en")
+    assert only_money("北风为蓝鲸支付了 120亿美元。", [1.2e10], "zh")
+    assert only_money("دفعت الشركة 45 مليون دولار.", [45e6], "ar")
+    assert not only_money("Nordwind has 45 engineers.", [45], "en")
+    assert not only_money("Nordwind paid 45 million dollars for 12 engineers.", [45e6, 12], "en")
+    assert not only_money("Nordwind paid a lot.", [], "en")  # no number: not this check's business
