@@ -37,6 +37,10 @@ def test_the_asked_kind(question, lang, kind):
         ("Why did Erika Mustermann leave Blauwal?", "en"),
         ("How much did Nordwind pay for Blauwal?", "en"),
         ("When and why did she leave Blauwal?", "en"),  # two things asked: nothing is checked
+        ("Was she still at Blauwal when Nordwind invested?", "en"),  # "when" joins clauses: a yes/no question
+        ("How many millions of dollars did Nordwind pay?", "en"),  # money, asked as a count
+        ("Wie viele Millionen Euro zahlte Nordwind?", "de"),
+        ("北风公司融了几个亿？", "zh"),
         ("Wer hat Nordwind gegründet?", "de"),
         ("北风公司花了多少钱？", "zh"),
         ("لماذا غادرت الشركة؟", "ar"),
@@ -63,6 +67,13 @@ def test_question_words_are_counted():
         "她于 3 月离开。",
         "غادرت الشركة في مارس.",
         "غادرت الشركة العام الماضي.",
+        "وبعد ذلك انضمت إلى الشركة.",  # a time word with a letter written onto it
+        "بعدما غادرت الشركة.",
+        "Am 19.08.2024.",
+        "In the third quarter.",
+        "Während der Pandemie.",
+        "在离开蓝鲸后加入。",
+        "两天前。",
     ],
 )
 def test_a_sentence_placed_in_time(sentence):
@@ -89,3 +100,6 @@ def test_only_money():
     assert not only_money("Nordwind has 45 engineers.", [45], "en")
     assert not only_money("Nordwind paid 45 million dollars for 12 engineers.", [45e6, 12], "en")
     assert not only_money("Nordwind paid a lot.", [], "en")  # no number: not this check's business
+    # a count in words beside money in digits is a count
+    assert not only_money("Seven engineers, after a $5 billion round.", [7, 5e9], "en")
+    assert not only_money("Nordwind has 30 European engineers.", [30], "en")  # "Euro…" is no currency there

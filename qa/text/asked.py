@@ -25,15 +25,19 @@ class Kind(str, Enum):
 
 _ASKS = {
     Kind.TIME: {
-        "en": r"\b(?:since\s+)?when\b|\b(?:what|which)\s+(?:year|month|day|date|weekday)\b",
+        # "when" asks only at the start of a clause or before an auxiliary: in "Was he CEO when
+        # X invested?" it is a conjunction, and the question asks yes or no
+        "en": r"^\W*(?:(?:and|so|but)\s+)?(?:since\s+|until\s+)?when\b|\bwhen\s+(?:did|does|do|was|were|is|are|will|"
+        r"would|has|have|had|can|could)\b|\b(?:what|which)\s+(?:year|month|day|date|weekday)\b",
         "de": r"\b(?:seit\s+)?wann\b|\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag)\b",
         "zh": r"什么时候|何时|哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几",
         "ar": r"(?<!\w)متى(?!\w)|(?<!\w)أيّ?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)",
     },
     Kind.COUNT: {
-        "en": r"\bhow\s+many\b",
-        "de": r"\bwie\s+viele\b",
-        "zh": r"多少(?:名|位|个|人|家|次|款|项)|几(?:名|位|个|家|次|款|项|人)",
+        # not when money follows: "How many billions of dollars …", "Wie viele Millionen Euro …", "几个亿"
+        "en": r"\bhow\s+many\b(?!\s+(?:\w+\s+)?(?:millions?|billions?|trillions?|dollars?|euros?)\b)",
+        "de": r"\bwie\s+viele\b(?!\s+(?:\w+\s+)?(?:million\w*|milliard\w*|mio|mrd|dollar|euro)\b)",
+        "zh": r"多少(?:名|位|个(?![亿万])|人|家|次|款|项)|几(?:名|位|个(?![亿万])|家|次|款|项|人)",
         "ar": r"(?<!\w)كم\s+عدد(?!\w)",
     },
 }
@@ -55,25 +59,33 @@ _WEEKDAYS = (
 # Words that place a statement in time without a date: "last month", "seit Anfang des Jahres",
 # "去年", "منذ عامين", "after he left", "früher".
 _RELATIVE = {
-    "en": r"years?|months?|weeks?|days?|decades?|ago|last|since|after|before|earlier|later|recently|"
-    r"today|yesterday|tomorrow|now|currently|then|spring|summer|autumn|fall|winter|previously|formerly",
+    "en": r"years?|months?|weeks?|weekends?|days?|decades?|quarters?|q[1-4]|ago|last|since|after|before|earlier|"
+    r"later|recently|today|yesterday|tomorrow|now|currently|then|spring|summer|autumn|fall|winter|previously|"
+    r"formerly|morning|evening|night|when|during|until|upon|following|prior|afterwards?|thereafter|start|"
+    r"beginning|jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec|times?|past|launch\w*|founding|'?\d0s",
     "de": r"jahr\w*|monat\w*|woche\w*|tag\w*|jahrzehnt\w*|vor|seit\w*|nach\w*|letzte\w*|vorige\w*|"
     r"kürzlich|neulich|jüngst|heute|gestern|morgen|damals|jetzt|derzeit|anfang|ende|mitte|"
-    r"frühling|frühjahr|sommer|herbst|winter|früher|später|zuvor|bereits",
-    "ar": r"\w*(?:عام|أعوام|سنة|سنوات|شهر|أشهر|شهور|أسبوع|أسابيع|يوم|أيام)\w*|منذ|بعد|قبل|الماضي|"
-    r"الماضية|المقبل|المقبلة|القادم|القادمة|مؤخرا|مؤخرًا|أمس|غدا|الآن|حاليا|حاليًا|بداية|نهاية|"
-    r"منتصف|آنذاك|سابقا|سابقًا|لاحقا|لاحقًا",
+    r"frühling|frühjahr|sommer|herbst|winter|früher|später|zuvor|bereits|quartal\w*|bevor|danach|darauf|"
+    r"vorher|bisher|bislang|inzwischen|mittlerweile|zunächst|anschließend|beginn\w*|gründung\w*|start\w*|"
+    r"während\s+(?:der|des|dem|seine\w*|ihre\w*)",
+    # Arabic writes و/ف/ب/ل/ك/ال onto a word and ما/ها/هم after it ("وبعد", "بعدما", "بالأمس")
+    "ar": r"\w*(?:عام|أعوام|سنة|سنوات|شهر|أشهر|شهور|أسبوع|أسابيع|يوم|أيام|ربع|صيف|شتاء|ربيع|خريف|وقت)\w*|"
+    r"(?:و|ف|ب|ل|ك)?(?:ال)?(?:منذ|بعد|قبل|قبيل|عقب|إثر|فور|خلال|أثناء|عندما|حين|الماضي|الماضية|المقبل|"
+    r"المقبلة|القادم|القادمة|مؤخرا|مؤخرًا|أمس|غدا|الآن|حاليا|حاليًا|بداية|نهاية|منتصف|آنذاك|سابقا|سابقًا|"
+    r"لاحقا|لاحقًا)(?:ما|ها|هم|ه)?",
 }
 _TIME_WORDS = re.compile(
     rf"(?<![^\W\d_])(?:{MONTHS}|{_WEEKDAYS}|{'|'.join(_RELATIVE.values())})(?![^\W\d_])", re.IGNORECASE
 )
 # Chinese has no spaces: a time word is any of these characters or words
 _TIME_ZH = re.compile(
-    r"[年月日号周]|星期|今天|昨天|明天|去年|今年|明年|最近|近日|日前|此前|之前|以前|之后|以后|后来|当时|目前|现在|季"
+    r"[年月日号周季春夏秋冬]|星期|今天|昨天|明天|去年|今年|明年|最近|近日|日前|此前|之前|以前|之后|以后|后来|当时|"
+    r"目前|现在|当天|随后|此后|至今|刚刚|不久|近期|早些|那时|期间|之初|[后时]|[天年月]前|前(?=[，,。；;]|$)|[Qq][1-4]"
 )
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 _MONEY = re.compile(
     r"^\s*(?:(?:mio\.?|mrd\.?|million\w*|milliard\w*|billion\w*|亿|万|مليون|مليار|ملايين|مليارات)\s*)?"
-    r"(?:us-?)?(?:dollars?|\$|usd|euros?|€|美元|元|人民币|دولار\w*|يورو)",
+    r"(?:us-?)?(?:(?:dollars?|usd|euros?)(?![a-z])|\$|€|美元|元|人民币|دولار\w*|يورو)",
     re.IGNORECASE,
 )
 
@@ -90,13 +102,15 @@ def asked_kind(question: str, lang: str) -> Kind | None:
 def states_time(text: str) -> bool:
     """Whether the sentence places something in time: a year, a month, a weekday, a date, or a
     relative time ("last month", "seit 2021", "去年", "منذ عامين")."""
-    if any(1900 <= v <= 2100 and v == int(v) for _, _, v in numbers.spans(text)):
+    if any(1900 <= v <= 2100 and v == int(v) for _, _, v in numbers.spans(text)) or _YEAR.search(text):
         return True
     return bool(_TIME_WORDS.search(text) or _TIME_ZH.search(text))
 
 
 def only_money(text: str, values: list[float], lang: str) -> bool:
-    """Whether every number of `values` the sentence writes is an amount of money (a currency
-    follows or precedes it), and it writes at least one."""
-    spans = [(s, e) for s, e, v in numbers.spans(text, lang) if any(numbers.same(v, w) for w in values)]
-    return bool(spans) and all(_MONEY.match(text[e:]) or text[:s].rstrip().endswith(("$", "€")) for s, e in spans)
+    """Whether every value of `values` (the sentence's numbers, digits and number words alike) is
+    written as an amount of money (a currency follows or precedes it), and there is one."""
+    money = [
+        v for s, e, v in numbers.spans(text, lang) if _MONEY.match(text[e:]) or text[:s].rstrip().endswith(("$", "€"))
+    ]
+    return bool(values) and all(any(numbers.same(v, m) for m in money) for v in values)

@@ -12,6 +12,9 @@ is about the asked thing.
 Measured: on dev (175 items) it refused two unanswerable questions that had been answered (a
 count answered with an amount of money, a "when" with a price) and changed no other answer:
 unanswerable refused or gap named 0.909 -> 0.939. On test (163 items) it changed no answer.
+Its word lists lean towards keeping: a review tried about 130 short right answers in the four
+languages ("Danach.", "两天前。", "بعدما غادرت", "Am 19.08.2024.", "In Q3.") and the words they
+were missing were added; a sentence is removed only when nothing in it refers to time at all.
 """
 
 from __future__ import annotations
