@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from qa.answering.claims import Claim
 from qa.text import numbers
+from qa.text.asked import MONTHS
 from qa.text.names import NAMED_NUMBER
 
 # "美元" after a number in a German answer, "Dollar" in a Chinese one: written the answer's way.
@@ -23,12 +24,7 @@ _CURRENCY = re.compile(r"\s*(美元|US-Dollar\b|dollars\b|dollar\b|USD\b|دول�
 _CURRENCY_WORD = {"en": " dollars", "de": " Dollar", "zh": "美元", "ar": " دولار"}
 
 # Month names of the languages answered in; Chinese writes the year before the month ("2021年5月").
-_MONTH_BEFORE = re.compile(
-    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"januar|februar|märz|mai|juni|juli|oktober|dezember|يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|"
-    r"يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر)[ ,]*$",
-    re.IGNORECASE,
-)
+_MONTH_BEFORE = re.compile(rf"(?:{MONTHS})[ ,]*$", re.IGNORECASE)
 _MONTH_AFTER_ZH = re.compile(r"^\s*年\s*(?=\d{1,2}\s*月)")
 
 

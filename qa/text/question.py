@@ -41,13 +41,6 @@ _MARK = {"zh": "？", "ja": "？", "ar": "؟"}
 _ENDS = re.compile(r"[?？؟]")
 
 
-def _has_question_word(text: str, lang: str) -> bool:
-    if lang in ("zh", "ja"):
-        return bool(_ZH_QUESTION.search(text))
-    words = _QUESTION_WORDS.get(lang)
-    return bool(words and re.search(rf"(?<!\w)(?:{words})(?!\w)", text, re.IGNORECASE))
-
-
 def question_words(text: str, lang: str) -> int:
     """How many question words the text has ("When and why …?": two)."""
     if lang in ("zh", "ja"):
@@ -74,7 +67,7 @@ def split_question(question: str, lang: str) -> list[str]:
     parts: list[str] = []
     for sentence in sentences:
         pieces = _at_conjunction(sentence, lang)
-        if len(pieces) > 1 and all(_has_question_word(p, lang) for p in pieces):
+        if len(pieces) > 1 and all(question_words(p, lang) for p in pieces):
             parts += pieces
         else:
             parts.append(sentence)

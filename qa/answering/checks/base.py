@@ -19,6 +19,7 @@ from qa.answering.claims import Claim
 from qa.config import CheckSettings
 from qa.models.embedder import Embedder
 from qa.text import numbers
+from qa.text.asked import Kind, asked_kind
 from qa.types import Passage, Reason
 
 
@@ -51,6 +52,7 @@ class Context:
     articles: list[str]  # each passage's whole article, lower case (its own text when unknown)
     stated: list[list[float]]  # the numbers each passage states
     question_numbers: list[float]
+    asked: Kind | None  # the kind of value the question asks for (qa.text.asked)
     settings: CheckSettings
     embedder: Embedder
     # P(a passage on its own answers the question), the generator's judgement
@@ -85,6 +87,7 @@ class Context:
             articles=[d.lower() for d in documents] if documents else texts,
             stated=[numbers.extract(p.chunk.text, lang=p.chunk.lang) for p in passages],
             question_numbers=numbers.extract(question, lang=lang),
+            asked=asked_kind(question, lang),
             settings=settings,
             embedder=embedder,
             judge=judge,

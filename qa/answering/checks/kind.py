@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from qa.answering.checks.base import Context, Problem, State, Subject
 from qa.answering.checks.numbers import claimed_numbers
-from qa.text.asked import Kind, asked_kind, only_money, states_time
+from qa.text.asked import Kind, only_money, states_time
 from qa.types import Reason
 
 
@@ -29,10 +29,9 @@ class KindCheck:
     name = "kind"
 
     def __call__(self, subject: Subject, ctx: Context, state: State) -> State | Problem:
-        kind = asked_kind(ctx.question, ctx.lang)
         text = subject.claim.text
-        if kind is Kind.TIME and not states_time(text):
+        if ctx.asked is Kind.TIME and not states_time(text):
             return Problem(Reason.WRONG_KIND, "the question asks when; the sentence places nothing in time")
-        if kind is Kind.COUNT and only_money(text, claimed_numbers(text, ctx), ctx.lang):
+        if ctx.asked is Kind.COUNT and only_money(text, claimed_numbers(text, ctx), ctx.lang):
             return Problem(Reason.WRONG_KIND, "the question asks how many; the sentence gives an amount of money")
         return state
