@@ -18,6 +18,9 @@ from qa.types import Passage
 # passages about an invented engineer, an English question, an English answer keeping the month
 # and the exact term, each sentence cited): facts 48 -> 43 of 86, unanswerable answered 4 -> 13 of
 # 57. The probe shares this system turn, so an example here also moves its calibration.
+# Also tried (10 cross-language dev items, the answer line only, so the probe is untouched):
+# "When you translate a term from a passage, write the passage's own word after it in
+# parentheses." The model wrote no source word in any of the 10 answers.
 SYSTEM_PROMPT = (
     "You answer questions about news articles, using only the numbered passages you are given. "
     "Never add facts that are not in the passages. Answer briefly, in 1 to 3 sentences; when the "
