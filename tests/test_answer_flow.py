@@ -42,7 +42,7 @@ TRAM = (
 )
 KESTREL = (
     "Kestrel Robotics changes hands\n\n"
-    "Kestrel Robotics was founded by Maria Olsen in 2011. "
+    "Kestrel Robotics was founded by Maria Olsen in March 2011. "
     "Vantor Labs paid 45 million dollars for Kestrel Robotics last week.\n"
 )
 
@@ -326,6 +326,24 @@ def test_an_amount_of_money_does_not_answer_how_many(make):
     assert answer.abstained and [r.reason for r in answer.removed] == [Reason.WRONG_KIND]
     answer, _, _ = ask(make(), question, draft("The line carries 40,000 passengers a day [{c}].", c=COST))
     assert not answer.abstained and answer.text == "The line carries 40,000 passengers a day [1]."
+
+
+def test_a_bare_year_asked_when_gets_the_month_its_passage_dates_it_to(make):
+    """Value copying for dates: the model writes "in 2011" where its passage says "in March 2011"."""
+    question = "When was Kestrel Robotics founded?"
+    reply = draft("Kestrel Robotics was founded in 2011 [{f}].", f=FOUNDED)
+    answer, _, _ = ask(make(), question, reply)
+    assert answer.text == "Kestrel Robotics was founded in March 2011 [1]."
+    answer, _, _ = ask(make(checks__off=("repair_dates",)), question, reply)
+    assert answer.text == "Kestrel Robotics was founded in 2011 [1]."
+    # cited to the passage of the sale, re-cited to the one that states the year, dated from that
+    mk = make()
+    answer, _, _ = ask(mk, question, draft("Kestrel Robotics was founded in 2011 [{p}].", p=PAID))
+    assert answer.text == "Kestrel Robotics was founded in March 2011 [1]."
+    assert cited_chunks(answer) == [chunk_with(mk, FOUNDED)]
+    # not asked when: the sentence stays as the model wrote it
+    answer, _, _ = ask(make(), KESTREL_Q, draft("Maria Olsen founded it in 2011 [{f}].", f=FOUNDED))
+    assert answer.text == "Maria Olsen founded it in 2011 [1]."
 
 
 # -- 2. the model refuses: held back, never shown ------------------------------------------------

@@ -1,5 +1,5 @@
-"""Repairs made to a draft sentence before it is checked (switched off with the checks, or by
-name: "repair_numbers" in CheckSettings.off):
+"""Repairs made to a draft sentence from the passages' own values (switched off with the checks,
+or by name in CheckSettings.off). Before it is checked ("repair_numbers"):
 
 - a number whose digits match a passage's but whose magnitude is wrong (66亿 written as
   "66 billion" instead of 6.6 billion) is rewritten from the passage's value;
@@ -7,6 +7,12 @@ name: "repair_numbers" in CheckSettings.off):
   answer's way;
 - a year the model adds to a month the passages give without one ("in May 2021" for "5 月")
   goes, the month stays.
+
+After it passed the checks ("repair_dates"): asked when (qa.text.asked), a year that the passage
+it cites dates to one month ("2024 年 2 月") but the answer writes bare ("in 2024") gets its
+month back, in the answer's language. The small model loses the month when it translates a date;
+copying it from the passage needs no translation. On dev it dated two answers, both to the
+month the gold answer gives.
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ import re
 from dataclasses import replace
 
 from qa.answering.claims import Claim
-from qa.text import numbers
-from qa.text.asked import MONTHS
+from qa.text import dates, numbers
+from qa.text.dates import MONTHS
 from qa.text.names import NAMED_NUMBER
 
 # "美元" after a number in a German answer, "Dollar" in a Chinese one: written the answer's way.
@@ -74,3 +80,60 @@ def without_invented_years(text: str, known: list[float], lang: str) -> str:
         elif zh := _MONTH_AFTER_ZH.match(after):
             text = before + after[zh.end() :]
     return text
+
+
+# A word for "year" written before or after a bare year, replaced with it: "عام 2024" becomes
+# "فبراير 2024", "2024年" becomes "2024年2月".
+_YEAR_WORD_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:عام|سنة|العام)\s*$")
+_YEAR_WORD_AFTER_ZH = re.compile(r"^\s*年")
+
+
+def complete_dates(claim: Claim, cited: list[str], lang: str) -> Claim:
+    """The claim with each bare year that every cited passage dates to one and the same month
+    written with that month. A year the passages also state without a month, or with two
+    months, is left as it is: which one the answer means is not known."""
+    months: dict[int, set[int]] = {}
+    bare: set[int] = set()
+    for text in cited:
+        for year, found in dates.months_of_years(text).items():
+            months.setdefault(year, set()).update(found)
+        bare.update(year for _, _, year in dates.bare_years(text))
+    text = claim.text
+    for start, end, year in reversed(dates.bare_years(text)):
+        if year in bare or len(months.get(year, ())) != 1:
+            continue
+        written = dates.month_and_year(next(iter(months[year])), year, lang)
+        if written is None:
+            continue
+        before, after = text[:start], text[end:]
+        if lang == "zh" and (word := _YEAR_WORD_AFTER_ZH.match(after)):
+            after = after[word.end() :]
+        elif word := _YEAR_WORD_BEFORE.search(before):
+            before = before[: word.start()]
+        text = _with_preposition(before, lang) + written + after
+    if text == claim.text:
+        return claim
+    return replace(claim, text=text, repaired=True, written=claim.as_written)
+
+
+# A month is dated "in February 2024", "im Februar 2024", "في فبراير 2024": the preposition a
+# bare year went without ("left 2024", "2024 verlassen") or with ("in 2024") is made the month's.
+_MONTH_PREPOSITION = {"en": "in", "de": "im", "ar": "في"}
+_TIME_PREPOSITIONS = {
+    "en": ("in", "since", "until", "by", "before", "after", "of", "from", "to"),
+    "de": ("im", "seit", "bis", "vor", "nach", "ab", "zum", "vom"),
+    "ar": ("في", "منذ", "حتى", "قبل", "بعد", "من"),
+}
+
+
+def _with_preposition(before: str, lang: str) -> str:
+    """`before` ending so that a month and year can follow it."""
+    words = before.split()
+    if lang not in _MONTH_PREPOSITION or not words or not before.endswith(" "):
+        return before
+    last = words[-1].lower()
+    if lang == "de" and last == "in":
+        return before[: before.rstrip().rfind(words[-1])] + "im "
+    if last in _TIME_PREPOSITIONS[lang]:
+        return before
+    return before + _MONTH_PREPOSITION[lang] + " "

@@ -3,18 +3,20 @@
 Each claim is repaired (qa.answering.repair), embedded, and run through the checks in order
 (qa.answering.checks); the first problem removes it. A sentence that fails for one wrong word (a
 number, a name, a foreign word) is checked again clause by clause, and its clauses that pass
-stay ("他是 Alexandr Wang，他38岁" for an age of 28: the name clause is right).
+stay ("他是 Alexandr Wang，他38岁" for an age of 28: the name clause is right). A kept sentence
+that answers "when" with a bare year is dated from the passage it cites (repair.complete_dates).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.answering import checks
 from qa.answering.checks.base import Context, Problem, State, Subject
 from qa.answering.checks.support import support
 from qa.answering.claims import Claim, clauses
-from qa.answering.repair import repair_numbers
+from qa.answering.repair import complete_dates, repair_numbers
+from qa.text.asked import Kind
 from qa.types import Reason, Removal
 
 # Problems that sit in one word of a sentence: the rest of it may still be a right answer.
@@ -74,7 +76,16 @@ def _verify(claims: list[Claim], ctx: Context, passage_vectors) -> list[Verdict]
         claims = [repair_numbers(c, ctx.stated, ctx.question_numbers, ctx.lang) for c in claims]
     sims = ctx.embedder.embed_queries([c.text for c in claims]) @ passage_vectors.T  # claims × passages
     run = checks.enabled(off)
-    return [_run(Subject(claim, sims[i]), ctx, run) for i, claim in enumerate(claims)]
+    return [_dated(_run(Subject(claim, sims[i]), ctx, run), ctx) for i, claim in enumerate(claims)]
+
+
+def _dated(v: Verdict, ctx: Context) -> Verdict:
+    """A kept sentence answering "when", its bare years dated from the passages it now cites (the
+    checks may have re-cited it to the passage that states its year)."""
+    if v.problem or ctx.asked is not Kind.TIME or "repair_dates" in ctx.settings.off:
+        return v
+    claim = complete_dates(v.claim, [ctx.passages[n - 1].chunk.text for n in v.cite], ctx.lang)
+    return v if claim is v.claim else replace(v, claim=claim)
 
 
 def _run(subject: Subject, ctx: Context, run) -> Verdict:

@@ -15,6 +15,7 @@ import re
 from enum import Enum
 
 from qa.text import numbers
+from qa.text.dates import MONTHS
 from qa.text.question import question_words
 
 
@@ -45,12 +46,6 @@ _ASKS_RE = {
     kind: {lang: re.compile(p, re.IGNORECASE) for lang, p in by_lang.items()} for kind, by_lang in _ASKS.items()
 }
 
-MONTHS = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|"
-    r"يناير|فبراير|مارس|أبريل|إبريل|مايو|يونيو|يوليو|أغسطس|سبتمبر|أكتوبر|نوفمبر|ديسمبر|"
-    r"كانون|شباط|آذار|نيسان|أيار|حزيران|تموز|آب|أيلول|تشرين"
-)
 _WEEKDAYS = (
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag|"

@@ -28,10 +28,10 @@ CHECKS: tuple[Check, ...] = (
     AnswersCheck(),  # last: the one check that asks the model
 )
 # the steps around the checks that CheckSettings.off can switch off by name too: the rewrite of a
-# draft in the wrong language (qa.answering.draft), the number repairs (qa.answering.repair), the
+# draft in the wrong language (qa.answering.draft), the number and date repairs (qa.answering.repair), the
 # answer from the best evidence sentence (qa.answering.fallback), and the refusal before
 # generating when the model's forced choice says no passage answers (qa.answering.probe)
-STEPS = ("rewrite_language", "repair_numbers", "fallback", "probe")
+STEPS = ("rewrite_language", "repair_numbers", "repair_dates", "fallback", "probe")
 NAMES = tuple(c.name for c in CHECKS) + STEPS
 
 
