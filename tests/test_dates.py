@@ -20,6 +20,10 @@ from qa.text.dates import bare_years, month_and_year, months_of_years
         ("غادرت في نيسان 2017.", {2017: {4}}),
         ("Im Jänner 2016 begann es.", {2016: {1}}),
         ("It opened in 2015.", {}),
+        ("Es geschah am 03.05.2019, gemeldet 2019-07-01.", {2019: {5, 7}}),
+        ("It was announced on February 3, 2021.", {2021: {2}}),
+        ("وذلك بفبراير من العام 2022.", {2022: {2}}),
+        ("It may 2019 happen; in May, 2019 customers came.", {}),  # the modal, and no month dating a year
     ],
 )
 def test_the_months_a_text_attaches_to_its_years(text, expected):
@@ -27,7 +31,7 @@ def test_the_months_a_text_attaches_to_its_years(text, expected):
 
 
 def test_a_year_with_a_month_is_not_bare():
-    text = "She joined in May 2014 and left in 2016; 他 2018 年 3 月回来。"
+    text = "She joined in May 2014 and left in 2016; 他 2018 年 3 月回来, am 03.02.2017."
     assert [year for _, _, year in bare_years(text)] == [2016]
 
 
@@ -46,19 +50,20 @@ SOURCE_DE = "Erika Mustermann kam 2015 zur Firma und ging im Februar 2019."
     "lang, answer, completed",
     [
         ("en", "She left in 2019.", "She left in February 2019."),
-        ("en", "She left the company 2019.", "She left the company in February 2019."),
         ("de", "Sie ging in 2019.", "Sie ging im Februar 2019."),
-        ("de", "Sie hat die Firma 2019 verlassen.", "Sie hat die Firma im Februar 2019 verlassen."),
+        ("de", "In 2019 ging sie.", "Im Februar 2019 ging sie."),
+        ("de", "2019 ging sie.", "Im Februar 2019 ging sie."),
         ("de", "2019", "Februar 2019"),
+        ("en", "Since 2019 she has worked alone.", "Since February 2019 she has worked alone."),
         ("zh", "她于2019年离开。", "她于2019年2月离开。"),
-        ("ar", "غادرت عام 2019.", "غادرت في فبراير 2019."),
         ("ar", "غادرت في 2019.", "غادرت في فبراير 2019."),
+        ("ar", "وفي عام 2019 غادرت.", "وفي فبراير 2019 غادرت."),
     ],
 )
 def test_a_bare_year_gets_the_month_its_cited_passage_gives(lang, answer, completed):
     for source in (SOURCE_ZH, SOURCE_DE):
         claim = complete_dates(Claim(answer, (1,)), [source], lang)
-        assert claim.text == completed and claim.repaired and claim.as_written == answer
+        assert claim.text == completed and claim.dated and claim.as_written == answer
 
 
 @pytest.mark.parametrize(
@@ -74,4 +79,33 @@ def test_a_bare_year_gets_the_month_its_cited_passage_gives(lang, answer, comple
 )
 def test_a_year_left_as_written(answer, sources):
     claim = complete_dates(Claim(answer, (1,)), sources, "en")
-    assert claim.text == answer and not claim.repaired
+    assert claim.text == answer and not claim.dated
+
+
+@pytest.mark.parametrize(
+    "lang, answer",
+    [
+        # a month there would move the date, or the year is part of a date, a range or a name
+        ("en", "It closes by the end of 2019."),
+        ("en", "It happened before 2019."),
+        ("en", "It grew in mid-2019."),
+        ("en", "It ran in 2018-2019."),
+        ("en", "It was the 2019 election."),
+        ("en", "It was February 3, 2019."),
+        ("en", "It was in Feb. 2019."),
+        ("en", "It was on 2019-02-03."),
+        ("en", "She left the company 2019."),  # no "in" before it: left as written
+        ("de", "Sie ging Ende 2019."),
+        ("de", "Sie ging im Jahr 2019."),
+        ("de", "Sie ging am 03.02.2019."),
+        ("de", "Im März 2019 kam sie, 2019 ging sie."),  # the answer dates 2019 itself
+        ("zh", "她2019年底离开。"),
+        ("zh", "她2019年上半年离开。"),
+        ("zh", "2019年二月"),
+        ("ar", "غادرت خلال عام 2019."),
+        ("ar", "غادرت في ابريل 2019."),
+    ],
+)
+def test_no_month_where_it_would_change_the_date(lang, answer):
+    claim = complete_dates(Claim(answer, (1,)), [SOURCE_DE], lang)
+    assert claim.text == answer and not claim.dated

@@ -44,6 +44,8 @@ def assemble(
             continue
         if v.claim.repaired:
             notes.append(f"number corrected from the passage: “{v.claim.text}”")
+        if v.claim.dated:
+            notes.append(f"month added from the passage: “{v.claim.text}”")
         shown = []
         for n in v.cite:
             if n not in numbering:

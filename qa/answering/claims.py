@@ -21,6 +21,7 @@ class Claim:
     text: str  # the sentence without markers
     cited: tuple[int, ...]  # 1-based passage numbers as written by the model (valid ones only)
     repaired: bool = False  # a number was rewritten from the passage's value
+    dated: bool = False  # a bare year was given the month its passage dates it to
     marker_as_content: bool = False  # a marker stands where a name or fact belongs
     written: str = ""  # the sentence as the model wrote it (before repairs): what the language checks read
 

@@ -82,16 +82,11 @@ def without_invented_years(text: str, known: list[float], lang: str) -> str:
     return text
 
 
-# A word for "year" written before or after a bare year, replaced with it: "عام 2024" becomes
-# "فبراير 2024", "2024年" becomes "2024年2月".
-_YEAR_WORD_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:عام|سنة|العام)\s*$")
-_YEAR_WORD_AFTER_ZH = re.compile(r"^\s*年")
-
-
 def complete_dates(claim: Claim, cited: list[str], lang: str) -> Claim:
     """The claim with each bare year that every cited passage dates to one and the same month
-    written with that month. A year the passages also state without a month, or with two
-    months, is left as it is: which one the answer means is not known."""
+    written with that month, where a month can stand before it (dates.month_can_precede). A year
+    the passages also state without a month or with two months, or one the claim dates itself,
+    is left as it is: which month the answer means is not known."""
     months: dict[int, set[int]] = {}
     bare: set[int] = set()
     for text in cited:
@@ -99,41 +94,36 @@ def complete_dates(claim: Claim, cited: list[str], lang: str) -> Claim:
             months.setdefault(year, set()).update(found)
         bare.update(year for _, _, year in dates.bare_years(text))
     text = claim.text
+    own = dates.months_of_years(text)
     for start, end, year in reversed(dates.bare_years(text)):
-        if year in bare or len(months.get(year, ())) != 1:
+        if year in bare or year in own or len(months.get(year, ())) != 1:
             continue
         written = dates.month_and_year(next(iter(months[year])), year, lang)
-        if written is None:
+        if written is None or not dates.month_can_precede(text, start, end, lang):
             continue
-        before, after = text[:start], text[end:]
-        if lang == "zh" and (word := _YEAR_WORD_AFTER_ZH.match(after)):
-            after = after[word.end() :]
-        elif word := _YEAR_WORD_BEFORE.search(before):
-            before = before[: word.start()]
-        text = _with_preposition(before, lang) + written + after
+        text = _dated(text, start, end, written, lang)
     if text == claim.text:
         return claim
-    return replace(claim, text=text, repaired=True, written=claim.as_written)
+    return replace(claim, text=text, dated=True, written=claim.as_written)
 
 
-# A month is dated "in February 2024", "im Februar 2024", "في فبراير 2024": the preposition a
-# bare year went without ("left 2024", "2024 verlassen") or with ("in 2024") is made the month's.
-_MONTH_PREPOSITION = {"en": "in", "de": "im", "ar": "في"}
-_TIME_PREPOSITIONS = {
-    "en": ("in", "since", "until", "by", "before", "after", "of", "from", "to"),
-    "de": ("im", "seit", "bis", "vor", "nach", "ab", "zum", "vom"),
-    "ar": ("في", "منذ", "حتى", "قبل", "بعد", "من"),
-}
+# "عام 2024" becomes "فبراير 2024", "2024年" becomes "2024年2月"; German "in 2024" becomes
+# "im Februar 2024"; a year opening a sentence gets the language's "in".
+_YEAR_WORD_BEFORE = re.compile(r"(?:(?<=\s)|^)(?:عام|العام|سنة)\s*$")
+_YEAR_WORD_AFTER_ZH = re.compile(r"^\s*年")
+_OPENING = {"en": "In ", "de": "Im ", "ar": "في "}
 
 
-def _with_preposition(before: str, lang: str) -> str:
-    """`before` ending so that a month and year can follow it."""
-    words = before.split()
-    if lang not in _MONTH_PREPOSITION or not words or not before.endswith(" "):
-        return before
-    last = words[-1].lower()
-    if lang == "de" and last == "in":
-        return before[: before.rstrip().rfind(words[-1])] + "im "
-    if last in _TIME_PREPOSITIONS[lang]:
-        return before
-    return before + _MONTH_PREPOSITION[lang] + " "
+def _dated(text: str, start: int, end: int, written: str, lang: str) -> str:
+    """`text` with the year at text[start:end] replaced by `written` (a month and year)."""
+    before, after = text[:start], text[end:]
+    if lang == "zh":
+        word = _YEAR_WORD_AFTER_ZH.match(after)
+        return before + written + (after[word.end() :] if word else after)
+    if word := _YEAR_WORD_BEFORE.search(before):
+        before = before[: word.start()]
+    if lang == "de" and re.search(r"(?:^|\s)[Ii]n $", before):
+        before = before[:-3] + ("Im " if before[-3] == "I" else "im ")
+    elif not before.strip() and re.search(r"[^\W\d_]", after) and lang in _OPENING:
+        before = _OPENING[lang]
+    return before + written + after
