@@ -15,7 +15,7 @@ import re
 from enum import Enum
 
 from qa.text import numbers
-from qa.text.dates import MONTHS
+from qa.text.dates import MONTHS, YEAR
 from qa.text.question import question_words
 
 
@@ -77,7 +77,7 @@ _TIME_ZH = re.compile(
     r"[年月日号周季春夏秋冬]|星期|今天|昨天|明天|去年|今年|明年|最近|近日|日前|此前|之前|以前|之后|以后|后来|当时|"
     r"目前|现在|当天|随后|此后|至今|刚刚|不久|近期|早些|那时|期间|之初|[后时]|[天年月]前|前(?=[，,。；;]|$)|[Qq][1-4]"
 )
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_YEAR = re.compile(rf"(?<!\d){YEAR}(?!\d)")
 _MONEY = re.compile(
     r"^\s*(?:(?:mio\.?|mrd\.?|million\w*|milliard\w*|billion\w*|亿|万|مليون|مليار|ملايين|مليارات)\s*)?"
     r"(?:us-?)?(?:(?:dollars?|usd|euros?)(?![a-z])|\$|€|美元|元|人民币|دولار\w*|يورو)",

@@ -69,20 +69,21 @@ def _alternation(words) -> str:
 # Every month name as one regex alternation (for case-insensitive use beside other time words;
 # the Levantine "كانون" and "تشرين" alone too).
 MONTHS = _alternation([*MONTH_NUMBER, "كانون", "تشرين"])
-_YEAR = r"(?:19|20)\d{2}"
+# A year as the articles write one, 1900-2099 (also read by qa.text.asked)
+YEAR = r"(?:19|20)\d{2}"
 # A month dating a year, case-sensitive (the modal "may" is no month): "February 2024",
 # "Februar 2024", "فبراير 2024", "بفبراير 2024", "February of 2024", "February 3, 2024",
 # "فبراير من العام 2024".
 _MONTH_YEAR = re.compile(
     rf"(?<![^\W\d_])(?:[وفبل](?=[^\W\d_]))?({_alternation(MONTH_NUMBER)})(?![^\W\d_])"
     rf"(?:\s+\d{{1,2}}(?:st|nd|rd|th)?,)?"
-    rf"(?:\s+(?:of|des\s+Jahres|من\s+عام|من\s+العام|من\s+سنة|عام|سنة))?\s*({_YEAR})(?!\d)"
+    rf"(?:\s+(?:of|des\s+Jahres|من\s+عام|من\s+العام|من\s+سنة|عام|سنة))?\s*({YEAR})(?!\d)"
 )
 # "2024 年 2 月", "2024年2月"
-_ZH_YEAR_MONTH = re.compile(rf"(?<!\d)({_YEAR})\s*年\s*(\d{{1,2}})\s*月")
+_ZH_YEAR_MONTH = re.compile(rf"(?<!\d)({YEAR})\s*年\s*(\d{{1,2}})\s*月")
 # "2024-02-03", "03.02.2024"
-_NUMERIC_DATE = re.compile(rf"(?<!\d)(?:({_YEAR})-(\d{{1,2}})-(\d{{1,2}})|(?:\d{{1,2}})\.(\d{{1,2}})\.({_YEAR}))(?!\d)")
-_BARE_YEAR = re.compile(rf"(?<![\d.,/-])({_YEAR})(?!\d)")
+_NUMERIC_DATE = re.compile(rf"(?<!\d)(?:({YEAR})-(\d{{1,2}})-(\d{{1,2}})|(?:\d{{1,2}})\.(\d{{1,2}})\.({YEAR}))(?!\d)")
+_BARE_YEAR = re.compile(rf"(?<![\d.,/-])({YEAR})(?!\d)")
 # Where a bare year can take a month before it (the word before it, lower case; Arabic may write
 # و or ف onto it): "in 2024", "seit 2024", "في عام 2024". Not "before/after/by/vor/nach": a month
 # there moves the date ("before 2024" is not "before February 2024").
