@@ -178,6 +178,19 @@ class DraftSettings:
     # German words in it; its translations into Arabic garble names. Passing the pivot draft
     # through the language rewrite instead (the path a wrong-language draft takes) did no better
     # on the front-page "why" questions.
+    # Also measured and not built (dev, the 53 answer sentences citing a passage in another
+    # language than the question): the value copied instead of translated, by a second call that
+    # shows the model the cited passage and the question and has it copy "the few words of the
+    # source that answer the question". Free, 11 of 53 copies are verbatim (it translates them);
+    # held to the passage's own words by a llama.cpp grammar (every span of up to 8 words or 14
+    # Chinese characters), the span holds a fact the answer missed for 2 of the 15 wrong answers'
+    # sentences, and every fact for 13 of 32 right ones (it mostly copies the sentence's opening
+    # words); 1.3 s a call. The 1.5B model cannot point at the answering words reliably.
+    # Nor is the issue's sentence-level translation of the evidence worth building with it: the
+    # gold evidence sentences of 42 cross-language dev items (55 sentences) translated one by one
+    # into the question's language (translation_request) lose 13 of the 82 facts they state
+    # ("KI-Ausrichtung" -> "AI architecture", "zurückgetreten" -> "returned") and turn amounts
+    # tenfold ("66 亿美元" -> "$66 billion", "32 Milliarden" -> "32 亿"); ~2.5 s a sentence.
 
 
 @dataclass(frozen=True)
@@ -251,6 +264,12 @@ class CheckSettings:
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
     support_threshold: float | None = None
+    # A sentence of at most this many words (qa.text.lang.word_count) is a fragment ("Anthropic.",
+    # "في شهر أبريل."): it means nothing without its question, so its support is read for the
+    # question and the sentence together (qa.answering.verify). 0: every sentence alone.
+    # Dev (175 items): facts 59 -> 61 (a part answered "Anthropic" and an answer "in April",
+    # each removed before as unsupported at 0.30 and 0.15), no other answer text changed.
+    fragment_words: int = field(default_factory=lambda: int(os.environ.get("QA_FRAGMENT_WORDS", "4")))
     # an evidence sentence this close to the question answers it when the model's own answer
     # failed. None = the calibrated value: above the closest unanswerable dev question's best
     # sentence (+0.02), so it never answers what the articles do not say. Measured beside the

@@ -346,6 +346,20 @@ def test_a_bare_year_asked_when_gets_the_month_its_passage_dates_it_to(make):
     assert answer.text == "Maria Olsen founded it in 2011 [1]."
 
 
+def test_a_fragment_answer_is_supported_as_the_answer_to_its_question(make):
+    """ "Olsen." alone is far from every passage (cosine 0.28 here); read with its question it is
+    the founding sentence's claim (0.60). Switched off (fragment_words=0) the same draft is removed
+    as unsupported."""
+    reply = draft("Olsen [{f}].", f=FOUNDED)
+    answer, _, _ = ask(make(), KESTREL_Q, reply)
+    assert answer.text == "Olsen [1]." and cited_chunks(answer)
+    answer, _, _ = ask(make(checks__fragment_words=0), KESTREL_Q, reply)
+    assert answer.abstained and [r.reason for r in answer.removed] == [Reason.UNSUPPORTED]
+    # a fragment naming what the passages do not say is still removed
+    answer, _, _ = ask(make(), KESTREL_Q, draft("Jurgis Dubrovsky [{f}].", f=FOUNDED))
+    assert answer.abstained
+
+
 # -- 2. the model refuses: held back, never shown ------------------------------------------------
 
 
