@@ -346,6 +346,20 @@ def test_a_bare_year_asked_when_gets_the_month_its_passage_dates_it_to(make):
     assert answer.text == "Maria Olsen founded it in 2011 [1]."
 
 
+def test_asked_which_year_a_time_relative_to_the_asked_event_does_not_answer(make):
+    """ "In which year …?" is answered by a year, a month or a calendar unit; "since its founding"
+    places the founding after itself and passes for "when" only."""
+    reply = draft("Kestrel Robotics has grown since its founding [{f}].", f=FOUNDED)
+    answer, _, _ = ask(make(), "In which year was Kestrel Robotics founded?", reply)
+    assert answer.abstained and [r.reason for r in answer.removed] == [Reason.WRONG_KIND]
+    answer, _, _ = ask(make(), "When was Kestrel Robotics founded?", reply)
+    assert not answer.abstained
+    answer, _, _ = ask(
+        make(), "In which year was Kestrel Robotics founded?", draft("It was founded in 2011 [{f}].", f=FOUNDED)
+    )
+    assert answer.text == "It was founded in March 2011 [1]."  # dated like an answer to "when"
+
+
 def test_a_fragment_answer_is_supported_as_the_answer_to_its_question(make):
     """ "Olsen." alone is far from every passage (cosine 0.28 here); read with its question it is
     the founding sentence's claim (0.60). Switched off (fragment_words=0) the same draft is removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.text.asked import Kind, asked_kind, only_money, states_time
+from qa.text.asked import Kind, asked_kind, only_money, states_date, states_time
 from qa.text.question import question_words
 
 
@@ -13,14 +13,14 @@ from qa.text.question import question_words
     ("question", "lang", "kind"),
     [
         ("When did Erika Mustermann leave Blauwal?", "en", Kind.TIME),
-        ("In which year was Nordwind founded?", "en", Kind.TIME),
+        ("In which year was Nordwind founded?", "en", Kind.DATE),
         ("Since when has she worked there?", "en", Kind.TIME),
         ("Wann hat Erika Mustermann Blauwal verlassen?", "de", Kind.TIME),
-        ("In welchem Monat wurde Nordwind gegründet?", "de", Kind.TIME),
+        ("In welchem Monat wurde Nordwind gegründet?", "de", Kind.DATE),
         ("穆斯特曼是什么时候离开蓝鲸的？", "zh", Kind.TIME),
-        ("北风公司是哪一年成立的？", "zh", Kind.TIME),
+        ("北风公司是哪一年成立的？", "zh", Kind.DATE),
         ("متى غادرت إيريكا موسترمان الشركة؟", "ar", Kind.TIME),
-        ("في أي عام تأسست الشركة؟", "ar", Kind.TIME),
+        ("في أي عام تأسست الشركة؟", "ar", Kind.DATE),
         ("How many engineers work at Nordwind?", "en", Kind.COUNT),
         ("Wie viele Ingenieure arbeiten bei Nordwind?", "de", Kind.COUNT),
         ("北风公司有多少名员工？", "zh", Kind.COUNT),
@@ -103,3 +103,40 @@ def test_only_money():
     # a count in words beside money in digits is a count
     assert not only_money("Seven engineers, after a $5 billion round.", [7, 5e9], "en")
     assert not only_money("Nordwind has 30 European engineers.", [30], "en")  # "Euro…" is no currency there
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "She left Blauwal in 2019.",
+        "Im März.",
+        "Sie hat Blauwal letzten Monat verlassen.",
+        "Last year.",
+        "Am Donnerstag.",
+        "Am 19.08.2024.",
+        "她去年离开了蓝鲸。",
+        "北风公司于 3 月成立。",
+        "两天前。",
+        "تأسست الشركة قبل عامين.",
+        "غادرت الشركة في مارس.",
+    ],
+)
+def test_a_sentence_naming_a_date(sentence):
+    assert states_date(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Nordwind has grown since its founding.",
+        "Seit seiner Gründung wächst Nordwind.",
+        "She left after the merger.",
+        "成立后不久就被收购了。",
+        "بعد الاندماج غادرت الشركة.",
+        "Nordwind paid 45 million dollars for Blauwal.",
+    ],
+)
+def test_a_sentence_placed_only_relative_to_an_event_names_no_date(sentence):
+    # each places something in time ("when" is answered), none says which year, month or day
+    assert not states_date(sentence)
+    assert states_time(sentence) or "million" in sentence

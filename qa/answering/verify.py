@@ -89,7 +89,7 @@ def _as_claimed(text: str, ctx: Context) -> str:
 def _dated(v: Verdict, ctx: Context) -> Verdict:
     """A kept sentence answering "when", its bare years dated from the passages it now cites (the
     checks may have re-cited it to the passage that states its year)."""
-    if v.problem or ctx.asked is not Kind.TIME or "repair_dates" in ctx.settings.off:
+    if v.problem or ctx.asked not in (Kind.TIME, Kind.DATE) or "repair_dates" in ctx.settings.off:
         return v
     claim = complete_dates(v.claim, [ctx.passages[n - 1].chunk.text for n in v.cite], ctx.lang)
     return v if claim is v.claim else replace(v, claim=claim)

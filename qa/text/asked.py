@@ -2,8 +2,12 @@
 
 A cited sentence can pass every check of what it says and still not answer: asked how many
 people work somewhere, it gives an amount of money; asked when something happened, it says how
-much was paid. Two kinds are told apart by the question's words, in the four answer languages:
-- TIME: "when", "since when", "in which year / month", "on which day" (wann, 什么时候, متى …);
+much was paid. Three kinds are told apart by the question's words, in the four answer languages:
+- TIME: "when", "since when" (wann, 什么时候, متى …): a date or a time relative to an event
+  ("after the merger") answers;
+- DATE: "in which year / month", "on which day" (welches Jahr, 哪一年, أي عام …): only a date or
+  a calendar unit answers ("2019", "im März", "last year", "去年"); "since its founding" answers
+  "when was it founded" no more than "in which year";
 - COUNT: "how many …" (wie viele, 多少名 / 几个, كم عدد).
 A question that asks for anything else, or for more than one thing ("When and why …?"), has no
 kind, and nothing is checked. The words are the languages' own, not the articles'.
@@ -15,12 +19,13 @@ import re
 from enum import Enum
 
 from qa.text import numbers
-from qa.text.dates import MONTHS, YEAR
+from qa.text.dates import MONTHS, YEAR, is_year
 from qa.text.question import question_words
 
 
 class Kind(str, Enum):
     TIME = "time"
+    DATE = "date"
     COUNT = "count"
 
 
@@ -29,10 +34,16 @@ _ASKS = {
         # "when" asks only at the start of a clause or before an auxiliary: in "Was he CEO when
         # X invested?" it is a conjunction, and the question asks yes or no
         "en": r"^\W*(?:(?:and|so|but)\s+)?(?:since\s+|until\s+)?when\b|\bwhen\s+(?:did|does|do|was|were|is|are|will|"
-        r"would|has|have|had|can|could)\b|\b(?:what|which)\s+(?:year|month|day|date|weekday)\b",
-        "de": r"\b(?:seit\s+)?wann\b|\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag)\b",
-        "zh": r"什么时候|何时|哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几",
-        "ar": r"(?<!\w)متى(?!\w)|(?<!\w)أيّ?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)",
+        r"would|has|have|had|can|could)\b",
+        "de": r"\b(?:seit\s+)?wann\b",
+        "zh": r"什么时候|何时",
+        "ar": r"(?<!\w)متى(?!\w)",
+    },
+    Kind.DATE: {
+        "en": r"\b(?:what|which)\s+(?:year|month|day|date|weekday)\b",
+        "de": r"\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag)\b",
+        "zh": r"哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几",
+        "ar": r"(?<!\w)أيّ?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)",
     },
     Kind.COUNT: {
         # not when money follows: "How many billions of dollars …", "Wie viele Millionen Euro …", "几个亿"
@@ -69,6 +80,21 @@ _RELATIVE = {
     r"المقبلة|القادم|القادمة|مؤخرا|مؤخرًا|أمس|غدا|الآن|حاليا|حاليًا|بداية|نهاية|منتصف|آنذاك|سابقا|سابقًا|"
     r"لاحقا|لاحقًا)(?:ما|ها|هم|ه)?",
 }
+# Calendar units and the days named after today: what a sentence answering "in which year /
+# month / on which day" must name when it names no year, month or weekday ("im selben Jahr",
+# "last week", "两天前", "قبل عامين"); not the words that place a thing after or before an event.
+_UNITS = {
+    "en": r"years?|months?|weeks?|weekends?|days?|decades?|quarters?|q[1-4]|today|yesterday|tomorrow|tonight|"
+    r"spring|summer|autumn|fall|winter|'?\d0s",
+    "de": r"jahr\w*|monat\w*|woche\w*|tag\w*|jahrzehnt\w*|quartal\w*|heute|gestern|morgen|frühling|frühjahr|"
+    r"sommer|herbst|winter",
+    "ar": r"\w*(?:عام|أعوام|سنة|سنوات|شهر|أشهر|شهور|أسبوع|أسابيع|يوم|أيام|ربع|صيف|شتاء|ربيع|خريف)\w*|"
+    r"(?:و|ف|ب|ل|ك)?(?:ال)?(?:أمس|غدا)",
+}
+_DATE_WORDS = re.compile(
+    rf"(?<![^\W\d_])(?:{MONTHS}|{_WEEKDAYS}|{'|'.join(_UNITS.values())})(?![^\W\d_])", re.IGNORECASE
+)
+_DATE_ZH = re.compile(r"[年月日号季天周]|星期|[Qq][1-4]")
 _TIME_WORDS = re.compile(
     rf"(?<![^\W\d_])(?:{MONTHS}|{_WEEKDAYS}|{'|'.join(_RELATIVE.values())})(?![^\W\d_])", re.IGNORECASE
 )
@@ -97,9 +123,20 @@ def asked_kind(question: str, lang: str) -> Kind | None:
 def states_time(text: str) -> bool:
     """Whether the sentence places something in time: a year, a month, a weekday, a date, or a
     relative time ("last month", "seit 2021", "去年", "منذ عامين")."""
-    if any(1900 <= v <= 2100 and v == int(v) for _, _, v in numbers.spans(text)) or _YEAR.search(text):
+    return _names_a_year(text) or bool(_TIME_WORDS.search(text) or _TIME_ZH.search(text))
+
+
+def states_date(text: str) -> bool:
+    """Whether the sentence names a year, a month, a weekday, a date or a calendar unit ("last
+    year", "vor zwei Wochen", "去年", "قبل عامين"): what answers "in which year / month / on
+    which day", where "after the merger" or "seit seiner Gründung" does not."""
+    if _names_a_year(text):
         return True
-    return bool(_TIME_WORDS.search(text) or _TIME_ZH.search(text))
+    return bool(_DATE_WORDS.search(text) or _DATE_ZH.search(text))
+
+
+def _names_a_year(text: str) -> bool:
+    return any(is_year(v) for _, _, v in numbers.spans(text)) or bool(_YEAR.search(text))
 
 
 def only_money(text: str, values: list[float], lang: str) -> bool:

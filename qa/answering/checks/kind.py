@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from qa.answering.checks.base import Context, Problem, State, Subject
 from qa.answering.checks.numbers import claimed_numbers
-from qa.text.asked import Kind, only_money, states_time
+from qa.text.asked import Kind, only_money, states_date, states_time
 from qa.types import Reason
 
 
@@ -32,6 +32,8 @@ class KindCheck:
         text = subject.claim.text
         if ctx.asked is Kind.TIME and not states_time(text):
             return Problem(Reason.WRONG_KIND, "the question asks when; the sentence places nothing in time")
+        if ctx.asked is Kind.DATE and not states_date(text):
+            return Problem(Reason.WRONG_KIND, "the question asks for a year, month or day; the sentence names none")
         if ctx.asked is Kind.COUNT and only_money(text, claimed_numbers(text, ctx), ctx.lang):
             return Problem(Reason.WRONG_KIND, "the question asks how many; the sentence gives an amount of money")
         return state
