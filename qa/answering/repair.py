@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from qa.answering.claims import Claim
 from qa.text import dates, numbers
-from qa.text.dates import MONTHS
+from qa.text.dates import MONTHS, is_year
 from qa.text.names import NAMED_NUMBER
 
 # "美元" after a number in a German answer, "Dollar" in a Chinese one: written the answer's way.
@@ -72,7 +72,7 @@ def _in_own_scale_words(text: str, lang: str) -> str:
 def without_invented_years(text: str, known: list[float], lang: str) -> str:
     """The text without years that no passage states when they only date a month."""
     for start, end, value in reversed(numbers.spans(text, lang)):
-        if not (1900 <= value <= 2100 and value == int(value)) or any(numbers.same(value, v) for v in known):
+        if not is_year(value) or any(numbers.same(value, v) for v in known):
             continue
         before, after = text[:start], text[end:]
         if _MONTH_BEFORE.search(before):

@@ -71,6 +71,13 @@ def _alternation(words) -> str:
 MONTHS = _alternation([*MONTH_NUMBER, "كانون", "تشرين"])
 # A year as the articles write one, 1900-2099 (also read by qa.text.asked)
 YEAR = r"(?:19|20)\d{2}"
+
+
+def is_year(value: float) -> bool:
+    """Whether a number read from a text (qa.text.numbers) can be a year: a whole number 1900-2100."""
+    return 1900 <= value <= 2100 and value == int(value)
+
+
 # A month dating a year, case-sensitive (the modal "may" is no month): "February 2024",
 # "Februar 2024", "فبراير 2024", "بفبراير 2024", "February of 2024", "February 3, 2024",
 # "فبراير من العام 2024".
