@@ -79,3 +79,14 @@ def test_a_part_the_articles_do_not_answer_is_said_so_and_all_unanswered_abstain
     assert joined.text == "She left in May [1]. The articles do not answer: “Why?”" and not joined.abstained
     both = join_answers("q", "en", ["A?", "B?"], [refused, refused])
     assert both.abstained and both.citations == []
+
+
+def test_a_part_answered_without_a_full_stop_ends_like_a_sentence_before_the_next_part():
+    refused = Answer("p2", "这些文章中没有这个问题的答案。", [], [], True, "zh")
+    bare = Answer("p1", "Anthropic [1]", [_citation(1, "d#s1", 0)], [], False, "zh")
+    joined = join_answers("q", "zh", ["他加入了哪家公司？", "他在那里赚多少钱？"], [bare, refused])
+    assert joined.text.startswith("Anthropic [1]。文章没有回答")
+    ended = Answer("p1", "Anthropic [1].", [_citation(1, "d#s1", 0)], [], False, "en")
+    refused_en = Answer("p2", "The articles don't contain an answer to this question.", [], [], True, "en")
+    joined = join_answers("q", "en", ["Which company?", "How much?"], [ended, refused_en])
+    assert joined.text == "Anthropic [1]. The articles do not answer: “How much?”"

@@ -4,11 +4,12 @@ part the articles do not answer, a sentence saying so. It is refused only when e
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from qa.answering.refusal import not_answered_text
-from qa.text.markers import renumber
-from qa.text.scripts import joiner
+from qa.text.markers import remove_markers, renumber
+from qa.text.scripts import joiner, written_without_spaces
 from qa.types import Answer, Citation
 
 
@@ -44,7 +45,7 @@ def join_answers(question: str, lang: str, parts: list[str], answers: list[Answe
                 numbering[key] = len(numbering) + 1
                 citations.append(replace(c, n=numbering[key]))
             local[c.n] = numbering[key]
-        texts.append(renumber(a.text, lambda n, local=local: local.get(n, n)))
+        texts.append(_closed(renumber(a.text, lambda n, local=local: local.get(n, n)), lang))
     return Answer(
         question,
         joiner(lang).join(texts),
@@ -56,3 +57,11 @@ def join_answers(question: str, lang: str, parts: list[str], answers: list[Answe
         removed=removed,
         from_evidence=any(a.from_evidence for a in answered),
     )
+
+
+def _closed(text: str, lang: str) -> str:
+    """A part's answer ended like a sentence, so the next part does not run on from it ("Anthropic
+    [1]" before "The articles do not say …" becomes "Anthropic [1].")."""
+    if re.search(r"[.!?。！？؟…]\W*$", remove_markers(text)):
+        return text
+    return text.rstrip() + ("。" if written_without_spaces(lang) else ".")
