@@ -3,6 +3,8 @@ of that kind (qa.text.asked).
 
 Asked when something happened, a sentence that places nothing in time does not answer, however
 well its passage supports it ("X hired Y for 40 million dollars" for "When did X hire Y?").
+Asked in which year, month or day, a sentence that names no date or calendar unit does not
+answer either: "since its founding" places something in time, but only after the asked event.
 Asked how many people or things, a sentence whose only numbers are amounts of money gives a
 neighbouring fact, not the count ("12 billion dollars" for how many people work in a lab).
 Both are the shape of a confident answer to a question the passages do not answer: the judge
