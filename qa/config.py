@@ -264,12 +264,6 @@ class CheckSettings:
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
     support_threshold: float | None = None
-    # A sentence of at most this many words (qa.text.lang.word_count) is a fragment ("Anthropic.",
-    # "في شهر أبريل."): it means nothing without its question, so its support is read for the
-    # question and the sentence together (qa.answering.verify). 0: every sentence alone.
-    # Dev (175 items): facts 59 -> 61 (a part answered "Anthropic" and an answer "in April",
-    # each removed before as unsupported at 0.30 and 0.15), no other answer text changed.
-    fragment_words: int = field(default_factory=lambda: int(os.environ.get("QA_FRAGMENT_WORDS", "4")))
     # an evidence sentence this close to the question answers it when the model's own answer
     # failed. None = the calibrated value: above the closest unanswerable dev question's best
     # sentence (+0.02), so it never answers what the articles do not say. Measured beside the

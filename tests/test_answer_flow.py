@@ -360,18 +360,12 @@ def test_asked_which_year_a_time_relative_to_the_asked_event_does_not_answer(mak
     assert answer.text == "It was founded in March 2011 [1]."  # dated like an answer to "when"
 
 
-def test_a_fragment_answer_is_supported_as_the_answer_to_its_question(make):
-    """ "Olsen." alone is far from every passage (cosine 0.28 here); read with its question it is
-    the founding sentence's claim (0.60). Switched off (fragment_words=0) the same draft is removed
-    as unsupported."""
-    reply = draft("Olsen [{f}].", f=FOUNDED)
-    answer, _, _ = ask(make(), KESTREL_Q, reply)
-    assert answer.text == "Olsen [1]." and cited_chunks(answer)
-    answer, _, _ = ask(make(checks__fragment_words=0), KESTREL_Q, reply)
+def test_a_one_word_answer_the_passages_do_not_give_is_removed_as_unsupported(make):
+    """A lone name that opens a sentence is no name to the names check, and the judge reads the
+    passage, not the answer: the low cosine of "Dubrovsky." to the passage it cites is what removes
+    it. (Read together with its question, such a fragment would pass on the question alone.)"""
+    answer, _, _ = ask(make(), KESTREL_Q, draft("Dubrovsky [{f}].", f=FOUNDED))
     assert answer.abstained and [r.reason for r in answer.removed] == [Reason.UNSUPPORTED]
-    # a fragment naming what the passages do not say is still removed
-    answer, _, _ = ask(make(), KESTREL_Q, draft("Jurgis Dubrovsky [{f}].", f=FOUNDED))
-    assert answer.abstained
 
 
 # -- 2. the model refuses: held back, never shown ------------------------------------------------

@@ -17,7 +17,6 @@ from qa.answering.checks.support import support
 from qa.answering.claims import Claim, clauses
 from qa.answering.repair import complete_dates, repair_numbers
 from qa.text.asked import Kind
-from qa.text.lang import word_count
 from qa.types import Reason, Removal
 
 # Problems that sit in one word of a sentence: the rest of it may still be a right answer.
@@ -75,15 +74,9 @@ def _verify(claims: list[Claim], ctx: Context, passage_vectors) -> list[Verdict]
     off = ctx.settings.off
     if "repair_numbers" not in off:
         claims = [repair_numbers(c, ctx.stated, ctx.question_numbers, ctx.lang) for c in claims]
-    sims = ctx.embedder.embed_queries([_as_claimed(c.text, ctx) for c in claims]) @ passage_vectors.T
+    sims = ctx.embedder.embed_queries([c.text for c in claims]) @ passage_vectors.T  # claims × passages
     run = checks.enabled(off)
     return [_dated(_run(Subject(claim, sims[i]), ctx, run), ctx) for i, claim in enumerate(claims)]
-
-
-def _as_claimed(text: str, ctx: Context) -> str:
-    """What a sentence claims, as the support check compares it with the passages: a fragment
-    answer ("Anthropic.") with the question it answers, any other sentence as it stands."""
-    return f"{ctx.question} {text}" if word_count(text) <= ctx.settings.fragment_words else text
 
 
 def _dated(v: Verdict, ctx: Context) -> Verdict:

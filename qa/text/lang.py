@@ -109,13 +109,6 @@ def long_enough(part: str) -> bool:
     return len(re.findall(r"\w+", part)) >= 3
 
 
-def word_count(text: str) -> float:
-    """How many words a text has, a Chinese or Japanese character counting as half a word (a
-    word there is mostly two characters)."""
-    han = len(re.findall(f"[{KANA}{HAN}]", text))
-    return len(re.findall(r"\w+", re.sub(f"[{KANA}{HAN}]", " ", text))) + han / 2
-
-
 def preload() -> None:
     """Load the detector's language models now (they are loaded once per process)."""
     _lingua()
