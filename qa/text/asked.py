@@ -40,10 +40,12 @@ _ASKS = {
         "ar": r"(?<!\w)متى(?!\w)",
     },
     Kind.DATE: {
-        "en": r"\b(?:what|which)\s+(?:year|month|day|date|weekday)(?![\w-])",
-        "de": r"\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag)(?![\w-])",
-        "zh": r"哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几",
-        "ar": r"(?<!\w)[أا]يّ?ة?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)",
+        "en": r"\b(?:what|which)\s+(?:year|month|day|date|weekday|quarter|decade)(?![\w-])|"
+        r"\bwhat\s+(?:was|is|were)\s+the\s+date\b",
+        "de": r"\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag|quartal|jahrzehnt)(?![\w-])|"
+        r"\ban\s+welchem\s+datum\b",
+        "zh": r"哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几|哪个季度|日期是",
+        "ar": r"(?<!\w)[أا]يّ?ة?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)|(?<!\w)(?:ما\s+(?:هو\s+)?)تاريخ(?!\w)",
     },
     Kind.COUNT: {
         # not when money follows: "How many billions of dollars …", "Wie viele Millionen Euro …", "几个亿"
