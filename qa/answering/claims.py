@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from qa.text.chunking import split_sentences
 from qa.text.lang import long_enough
-from qa.text.markers import MARKER, numbers_of, remove_markers
+from qa.text.markers import MARKER, SENTENCE_END, numbers_of, remove_markers
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,12 @@ def parse(answer: str, n_passages: int, lang: str) -> list[Claim]:
 _CLAUSE_BREAK = re.compile(
     r"(?:[,;]\s+|[，；、]|[،؛]\s*)(?:(?:and|but|und|aber|sowie|而且|并且|而|但|و)\s+)?", re.IGNORECASE
 )
-_END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
 
 
 def clauses(sentence: str) -> list[str]:
     """The clauses of a sentence, each ending like the sentence does ("Wang is 28, and Meta
     hired him." → "Wang is 28.", "Meta hired him."); one item when there is no break."""
-    end = _END.search(sentence)
+    end = SENTENCE_END.search(sentence)
     stop = end.group() if end else ""
     body = sentence[: end.start()] if end else sentence
     parts = [p.strip() for p in _CLAUSE_BREAK.split(body) if p and p.strip()]

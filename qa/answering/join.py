@@ -4,11 +4,10 @@ part the articles do not answer, a sentence saying so. It is refused only when e
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from qa.answering.refusal import not_answered_text
-from qa.text.markers import remove_markers, renumber
+from qa.text.markers import SENTENCE_END, renumber, strip_markers
 from qa.text.scripts import joiner, written_without_spaces
 from qa.types import Answer, Citation
 
@@ -62,6 +61,6 @@ def join_answers(question: str, lang: str, parts: list[str], answers: list[Answe
 def _closed(text: str, lang: str) -> str:
     """A part's answer ended like a sentence, so the next part does not run on from it ("Anthropic
     [1]" before "The articles do not say …" becomes "Anthropic [1].")."""
-    if re.search(r"[.!?。！？؟…]\W*$", remove_markers(text)):
+    if SENTENCE_END.search(strip_markers(text)):
         return text
     return text.rstrip() + ("。" if written_without_spaces(lang) else ".")

@@ -99,7 +99,7 @@ _UNITS = {
 }
 # Month and weekday names as they are written (capitalised in English and German: "He may be
 # sold", "Shares fall" name no month), Arabic ones with a letter written onto them ("بمارس").
-_NAMED_DAYS = re.compile(rf"(?<![^\W\d_])(?:[وفبلك]|ال)?(?:{MONTHS}|{_WEEKDAYS.title()}|{_WEEKDAYS})(?![^\W\d_])")
+_NAMED_DAYS = re.compile(rf"(?<![^\W\d_])(?:[وفبلك]|ال)?(?:{MONTHS}|{_WEEKDAYS.title()})(?![^\W\d_])")
 _DATE_WORDS = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_UNITS.values())})(?![^\W\d_])", re.IGNORECASE)
 # day and month written as numbers after "am"/"on"/"في", without a year ("am 5.3.", "on 5/3")
 _DAY_MONTH = re.compile(r"(?<!\w)(?:am|vom|zum|on|في)\s+\d{1,2}(?:\.\d{1,2}\.|/\d{1,2})(?![\d/])", re.IGNORECASE)

@@ -19,7 +19,8 @@ MARKER = re.compile(
 )
 # What the assistant writes (and the chat page links): one number in ASCII brackets.
 RENDERED = re.compile(r"\[(\d{1,3})\]")
-_SENTENCE_END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
+# a sentence's final punctuation, with the closing quotes after it
+SENTENCE_END = re.compile(r"[.!?。！？؟]+[\"'”“»」]*$")
 
 
 def markers(text: str) -> list[str]:
@@ -57,7 +58,7 @@ def render(numbers: list[int]) -> str:
 
 def attach(sentence: str, rendered: str) -> str:
     """Put rendered markers before the sentence's final punctuation: "… Anthropic [1]."."""
-    m = _SENTENCE_END.search(sentence)
+    m = SENTENCE_END.search(sentence)
     before, end = (sentence[: m.start()], sentence[m.start() :]) if m else (sentence, "")
     return before.rstrip() + ("" if _ends_wide(before) else " ") + rendered + end
 
