@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.join import join_answers
-from qa.text.question import split_question
+from qa.text.question import question_words, split_question
 from qa.types import Answer, Citation
 
 
@@ -31,6 +31,8 @@ from qa.types import Answer, Citation
         ),
         ("这家公司的创始人是谁？她多大年纪？", "zh", ["这家公司的创始人是谁？", "她多大年纪？"]),
         ("من هو مؤسس الشركة وما المنصب الذي يشغله الآن؟", "ar", ["من هو مؤسس الشركة؟", "ما المنصب الذي يشغله الآن؟"]),
+        ("这家公司成立于何年，总部设在何处？", "zh", ["这家公司成立于何年？", "总部设在何处？"]),
+        ("في اي عام تأسست الشركة وما الذي تصنعه؟", "ar", ["في اي عام تأسست الشركة؟", "ما الذي تصنعه؟"]),
     ],
 )
 def test_a_question_asking_two_things_is_split(question, lang, parts):
@@ -50,6 +52,19 @@ def test_a_question_asking_two_things_is_split(question, lang, parts):
 )
 def test_a_question_asking_one_thing_stays_whole(question, lang):
     assert split_question(question, lang) == [question]
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "count"),
+    [
+        ("公司如何应对这次危机？", "zh", 1),  # 如何 and 为何 are one word each, not 何 too
+        ("他为何离开，何时离开？", "zh", 2),
+        ("北风公司成立于何年？", "zh", 1),
+        ("في اي عام تأسست الشركة؟", "ar", 1),  # أي written without hamza
+    ],
+)
+def test_question_words_are_counted_once_each(question, lang, count):
+    assert question_words(question, lang) == count
 
 
 def _citation(n: int, chunk: str, start: int) -> Citation:

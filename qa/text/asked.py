@@ -44,7 +44,7 @@ _ASKS = {
         r"\bwhat\s+(?:was|is|were)\s+the\s+date\b",
         "de": r"\bwelche[mnrs]?\s+(?:jahr|monat|tag|datum|wochentag|quartal|jahrzehnt)(?![\w-])|"
         r"\ban\s+welchem\s+datum\b",
-        "zh": r"哪一年|哪年|哪个月|几月|哪一天|哪天|几号|星期几|周几|哪个季度|日期是",
+        "zh": r"哪一年|哪年|何年|哪个月|几月|何月|哪一天|哪天|何日|几号|星期几|周几|哪个季度|日期是",
         "ar": r"(?<!\w)[أا]يّ?ة?\s+(?:عام|سنة|شهر|يوم|تاريخ)(?!\w)|(?<!\w)(?:ما\s+(?:هو\s+)?)تاريخ(?!\w)",
     },
     Kind.COUNT: {

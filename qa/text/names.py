@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from qa.text import numbers
+from qa.text import dates, numbers
 from qa.text.scripts import LATIN
 
 # Latin letters only, bounded by anything that is not one: in Chinese text there is no word
@@ -18,13 +18,11 @@ _NAME = re.compile(rf"(?<![{LATIN}0-9])[A-Z][{LATIN}0-9'’-]*[{LATIN}0-9](?![{L
 # as quantities.
 NAMED_NUMBER = re.compile(rf"(?<![{LATIN}0-9])[A-Za-z]+-?\d[{LATIN}0-9.]*(?![{LATIN}0-9])")
 
-# Capitalised words that are not names: months, currencies, units (en and de).
+# Capitalised words that are not names: months (qa.text.dates, Latin-script ones written out),
+# currencies, units (en and de).
 _NOT_NAMES = frozenset(
-    (
-        "january february march april may june july august september october november december januar februar "
-        "märz juni juli oktober dezember dollar dollars us-dollar usd euro yuan rmb milliarden millionen "
-        "prozent ki ai"
-    ).split()
+    [m.lower() for m in dates.MONTH_NUMBER if re.fullmatch(f"[{LATIN}]+", m)]
+    + "dollar dollars us-dollar usd euro yuan rmb milliarden millionen prozent ki ai".split()
 )
 _GERMAN_NOUN = re.compile(r"(ung|ungen|heit|keit|schaft|tion|tät|nis|en|ern|chen)$")
 

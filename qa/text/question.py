@@ -29,9 +29,11 @@ _QUESTION_WORDS = {
     "de": r"was|welche[mnrs]?|wer|wen|wem|wessen|wann|wo|wohin|woher|warum|weshalb|wieso|wie|"
     r"wofür|wozu|womit|wovon|worüber|woran|worauf|wodurch",
     # "من" (who) is also the preposition "from": it starts a part only as "من هو/هي/هم"
-    "ar": r"ما|ماذا|متى|أين|لماذا|كيف|كم|أي|أية|هل|من (?:هو|هي|هم)",
+    # أي/أية also written without hamza (اي/اية), as many writers do
+    "ar": r"ما|ماذا|متى|أين|لماذا|كيف|كم|أي|أية|اي|اية|هل|من (?:هو|هي|هم)",
 }
-_ZH_QUESTION = re.compile(r"谁|什么|哪|多少|几|何时|为什么|为何|怎么|怎样|如何|是否|吗")
+# 何 asks in written Chinese only with what it asks for: 何时, 何年, 何地, 何人 … (如何 and 为何 stand on their own)
+_ZH_QUESTION = re.compile(r"谁|什么|哪|多少|几|何[时年月日处地人种]|为什么|为何|怎么|怎样|如何|是否|吗")
 _AND = {
     "en": r",?\s+and\s+",
     "de": r",?\s+und\s+",
