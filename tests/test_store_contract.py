@@ -143,13 +143,25 @@ def test_unreachable_postgres_is_a_clear_message(root: Path):
 
 WRITER = """
 import sys
+import time
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEmbedder, tmp_config
 from qa.store.build import ArticleWriter, open_store
 from qa.store.ingest import ingest
+
+
+class SlowEmbedder(HashEmbedder):
+    # Each article takes at least this long, so the test sees a few land and kills the writer
+    # mid-way on any machine: with the bare hash embedder all 16 could land between two polls
+    # (CI once saw the writer finish first).
+    def embed_documents(self, texts):
+        time.sleep(0.4)
+        return super().embed_documents(texts)
+
+
 cfg = tmp_config(Path({base!r}), store__engine={kind!r}, store__uri={uri!r})
-ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, Path({folder!r}), progress=False)
+ingest(ArticleWriter(open_store(cfg), SlowEmbedder(), cfg).add, Path({folder!r}), progress=False)
 """
 
 
