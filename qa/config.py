@@ -132,6 +132,14 @@ class EvidenceSettings:
     # with an earlier (NOT_FOUND) prompt: 3 sentences with context, no budget: fact accuracy 0.558,
     # abstention recall 0.625, TTFT p50 4.0 s; 4 sentences without, budget 600: 0.558, 0.750, 3.8 s.
     # With the current prompt, 4 sentences without context: 0.674; whole passages: 0.581.
+    # Re-measured with every check on (dev, 175 items, 2026-12-07): the naive script's context
+    # (QA_TOP_K=5 QA_CONTEXT_BUDGET=0, `passages`) against these sentences: facts 59 -> 56 of 109
+    # (same-language 0.674 -> 0.628, cross-language 0.455 -> 0.439), unanswerable refused or gap
+    # named 0.939 -> 0.788 (11 answered that were refused, 1 the other way), answerable refused
+    # 0.239 -> 0.147 (the probe and the judge see more and refuse less, but 12 of the 17 answerable
+    # questions it answers that were refused come out wrong), citation
+    # precision 0.736 -> 0.635, TTFT p50 2.5 -> 3.8 s. The naive script's lead in facts (0.606 on
+    # the same split) comes from keeping every draft, not from its context.
     # Re-measured with the probe, the judge and the kind check (dev, the first 79 items, then
     # stopped): 5 answerable items right that were not, 3 lost, and 4 unanswerable questions
     # answered that were refused (the probe refuses less once "Er sagte: ..." names its speaker).
@@ -284,6 +292,17 @@ class CheckSettings:
     # skeleton collisions, 35 of them at cosine >= 0.25. Translations that do not sound alike:
     # 0.43–0.59; a garbled name ("Systayan" for سيباستيان) 0.34, so alias_cosine went from 0.32 to 0.40.
     alias_cosine: float = 0.40
+    # The "key terms checked across languages with the embedder", measured and not built
+    # (replayed on dev's stored answers, 175 items): for an answer sentence citing a passage in
+    # another language, each content word of the cited quote that is in neither the question nor
+    # the sentence was compared (document vector) with the sentence's words and word pairs (query
+    # vectors); the best-related word with no rendering above 0.6 was kept beside the sentence in
+    # parentheses ("security problems (Sicherheitsproblemen)"). 45 answers changed: 1 gained its
+    # missing fact, 25 lost the language match, and the kept word was mostly noise ("(Milliarden)"
+    # after an age, "(Monat)", "(Mitarbeiter)"). Right renderings sit as far from their source word
+    # as wrong ones ("computing resources" / "Rechenleistungsressourcen" 0.53, "security problems" /
+    # "Sicherheitsproblemen" 0.56), so no cosine tells a changed term from a translated one; keeping
+    # only words rendered 0.45-0.6 close: 40 changed, 1 gained, 22 language matches lost.
     sound_alias_cosine: float = 0.25
 
 
