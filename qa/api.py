@@ -472,6 +472,18 @@ def create_app(assistant: Assistant, loader: Readiness, blocks: gr.Blocks | None
         lifespan=_lifespan,
     )
     app.add_middleware(BodyLimit)
+    _error_handlers(app)
+    _rest_routes(app, api)
+    _article_routes(app, api)
+    _openai_routes(app, api)
+    if blocks is not None:
+        gr.mount_gradio_app(app, blocks, path="/", **gradio_options)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """Every error as one JSON shape (error_response): HTTP errors, invalid bodies (400 on /v1/,
+    as OpenAI clients expect; 422 elsewhere) and anything unexpected (500, details in the log)."""
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
@@ -497,7 +509,11 @@ def create_app(assistant: Assistant, loader: Readiness, blocks: gr.Blocks | None
             request.url.path, 500, f"internal error ({type(err).__name__}); the details are in the server log"
         )
 
-    # REST ----------------------------------------------------------------------------------------
+
+def _rest_routes(app: FastAPI, api: Api) -> None:
+    """/api/ask and /api/health."""
+    loader = api.loader
+
     @app.post("/api/ask", tags=["answers"], summary="Answer a question with cited sources")
     def ask(body: AskRequest):
         question, history = api.checked(body.question, [t.model_dump() for t in body.history])
@@ -513,6 +529,11 @@ def create_app(assistant: Assistant, loader: Readiness, blocks: gr.Blocks | None
     def health():
         status = loader.status_dict()
         return JSONResponse(status, 200 if status["ready"] else 503)
+
+
+def _article_routes(app: FastAPI, api: Api) -> None:
+    """/api/articles: the indexed articles, and adding one."""
+    assistant = api.assistant
 
     @app.get("/api/articles", tags=["articles"], summary="The indexed articles")
     def articles(offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
@@ -557,7 +578,10 @@ def create_app(assistant: Assistant, loader: Readiness, blocks: gr.Blocks | None
             "message": f"Added “{doc.title}” ({chunks} passages) as {doc_id}.",
         }
 
-    # OpenAI-compatible -------------------------------------------------------------------------------
+
+def _openai_routes(app: FastAPI, api: Api) -> None:
+    """/v1/*: the OpenAI-compatible model list and chat completions."""
+
     @app.get("/v1/models", tags=["openai"], summary="The models (one: qa)")
     def models():
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa"}]}
@@ -581,7 +605,3 @@ def create_app(assistant: Assistant, loader: Readiness, blocks: gr.Blocks | None
                 api.chunks(question, history, cid, created), media_type="text/event-stream", headers=STREAM_HEADERS
             )
         return api.completion(*api.answer(question, history), cid, created)
-
-    if blocks is not None:
-        gr.mount_gradio_app(app, blocks, path="/", **gradio_options)
-    return app
