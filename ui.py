@@ -83,6 +83,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -616,6 +617,23 @@ in the language you ask in, with numbered sources. Ask in English, Deutsch, 中�
 """
 
 
+@dataclass
+class Widgets:
+    """The chat page's components that events read or write."""
+
+    status: gr.HTML
+    session: gr.State
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    ask: gr.Button
+    examples: list[gr.Button]
+    clear: gr.Button
+    sources: gr.HTML
+    upload: gr.File
+    upload_result: gr.HTML
+    articles: gr.HTML
+
+
 def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
     app = App(assistant, loader)
     slots = max(1, assistant.cfg.generator.parallel_slots)
@@ -625,119 +643,129 @@ def build_app(assistant: Assistant, loader: Loader) -> gr.Blocks:
         session = gr.State(new_session())
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
-                chatbot = gr.Chatbot(
-                    label="Chat",
-                    show_label=False,
-                    elem_id="qa-chat",
-                    height=560,
-                    layout="bubble",
-                    buttons=["copy"],
-                    feedback_options=None,
-                    render_markdown=False,
-                    sanitize_html=True,
-                    placeholder="Ask a question about the articles, or pick an example below.",
-                )
-                with gr.Row():
-                    question = gr.Textbox(
-                        show_label=False,
-                        elem_id="qa-question",
-                        scale=5,
-                        lines=1,
-                        max_lines=6,
-                        placeholder="Ask in English, Deutsch, 中文 or العربية…",
-                        autofocus=True,
-                    )
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
-                with gr.Row():
-                    example_buttons = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in EXAMPLES]
-                clear = gr.Button("Clear conversation", size="sm", variant="secondary", elem_id="qa-clear")
+                chatbot, question, ask, examples, clear = _chat_column()
             with gr.Column(scale=2, min_width=340):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(panel_html([]), elem_id="qa-sources", max_height=620)
-                with gr.Accordion("Add an article (web page, PDF, Word or text file)", open=False, elem_id="qa-upload"):
-                    gr.Markdown(
-                        f"A saved web page (**.html**), a **PDF**, a Word file (**.docx**), up to "
-                        f"**{MAX_UPLOAD_MB:.0f} MB**, or a plain-text or Markdown file (**.txt**, **.md**), "
-                        f"up to **{MAX_TEXT_MB:.0f} MB**; any language. It can be asked about as soon as "
-                        "it is added."
-                    )
-                    upload = gr.File(
-                        label="Article file",
-                        file_types=list(SUFFIXES),
-                        type="filepath",
-                        file_count="single",
-                        height=120,
-                        elem_id="qa-file",
-                    )
-                    upload_result = gr.HTML("", elem_id="qa-upload-result")
-                articles = gr.HTML(app.articles(), elem_id="qa-articles")
-
-        chat_io = dict(
-            inputs=[question, session],
-            outputs=[chatbot, question, sources, session],
-            concurrency_id="generate",
-            concurrency_limit=slots,
-            api_visibility="private",
-            show_progress="minimal",
-        )
-        submitted = question.submit(app.respond, **chat_io)
-        clicked = ask.click(app.respond, **chat_io)
-        asked = [submitted, clicked]
-        for button, text in zip(example_buttons, EXAMPLES):
-            fill = button.click(lambda text=text: text, None, question, queue=False, api_visibility="private")
-            asked.append(fill.then(app.respond, **chat_io))
-        clear.click(
-            app.clear, None, [chatbot, question, sources, session], cancels=asked, queue=False, api_visibility="private"
-        )
-        chatbot.clear(
-            app.clear, None, [chatbot, question, sources, session], cancels=asked, queue=False, api_visibility="private"
-        )  # the chat's own trash-can button
-        upload.upload(
-            app.upload_ui,
-            upload,
-            [upload_result, upload, status, articles],
-            concurrency_id="generate",
-            concurrency_limit=slots,
-            api_visibility="private",
-        )
-
-        timer = gr.Timer(1.0, active=loader.state == "loading")
-        timer.tick(
-            app.poll,
-            None,
-            [status, articles, timer],
-            concurrency_limit=None,
-            show_progress="hidden",
-            api_visibility="private",
-        )
-        demo.load(
-            app.poll,
-            None,
-            [status, articles, timer],
-            concurrency_limit=None,
-            show_progress="hidden",
-            api_visibility="private",
-        )
-
-        # API: /ask and /status from typed functions; /upload needs a file component for the client.
-        gr.api(app.api_ask, api_name="ask", concurrency_id="generate", concurrency_limit=slots)
-        gr.api(app.api_status, api_name="status", concurrency_limit=None)
-        api_file = gr.File(label="file", visible=False, type="filepath", file_types=list(SUFFIXES))
-        api_result = gr.JSON(label="result", visible=False)
-        api_trigger = gr.Button(visible=False)
-        api_trigger.click(
-            app.add_upload,
-            api_file,
-            api_result,
-            api_name="upload",
-            api_description="Add an article (.txt/.md ≤ 2 MB; .html/.htm/.pdf/.docx ≤ 20 MB): "
-            "{doc_id, title, lang, date, chunks, source, source_type, message} "
-            "or {error}.",
-            concurrency_id="generate",
-            concurrency_limit=slots,
-        )
+                sources, upload, upload_result, articles = _side_column(app)
+        w = Widgets(status, session, chatbot, question, ask, examples, clear, sources, upload, upload_result, articles)
+        _wire_chat(app, w, slots)
+        _wire_status(app, loader, w, demo)
+        _api_endpoints(app, slots)
     demo.queue(default_concurrency_limit=slots, max_size=QUEUE_MAX_SIZE)
     return demo
+
+
+def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, list[gr.Button], gr.Button]:
+    """The conversation, the question box, the example questions and the clear button."""
+    chatbot = gr.Chatbot(
+        label="Chat",
+        show_label=False,
+        elem_id="qa-chat",
+        height=560,
+        layout="bubble",
+        buttons=["copy"],
+        feedback_options=None,
+        render_markdown=False,
+        sanitize_html=True,
+        placeholder="Ask a question about the articles, or pick an example below.",
+    )
+    with gr.Row():
+        question = gr.Textbox(
+            show_label=False,
+            elem_id="qa-question",
+            scale=5,
+            lines=1,
+            max_lines=6,
+            placeholder="Ask in English, Deutsch, 中文 or العربية…",
+            autofocus=True,
+        )
+        ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
+    with gr.Row():
+        examples = [gr.Button(q, size="sm", elem_classes=["qa-example"]) for q in EXAMPLES]
+    clear = gr.Button("Clear conversation", size="sm", variant="secondary", elem_id="qa-clear")
+    return chatbot, question, ask, examples, clear
+
+
+def _side_column(app: App) -> tuple[gr.HTML, gr.File, gr.HTML, gr.HTML]:
+    """The sources panel, the article upload and the list of articles."""
+    gr.Markdown("### Sources")
+    sources = gr.HTML(panel_html([]), elem_id="qa-sources", max_height=620)
+    with gr.Accordion("Add an article (web page, PDF, Word or text file)", open=False, elem_id="qa-upload"):
+        gr.Markdown(
+            f"A saved web page (**.html**), a **PDF**, a Word file (**.docx**), up to "
+            f"**{MAX_UPLOAD_MB:.0f} MB**, or a plain-text or Markdown file (**.txt**, **.md**), "
+            f"up to **{MAX_TEXT_MB:.0f} MB**; any language. It can be asked about as soon as "
+            "it is added."
+        )
+        upload = gr.File(
+            label="Article file",
+            file_types=list(SUFFIXES),
+            type="filepath",
+            file_count="single",
+            height=120,
+            elem_id="qa-file",
+        )
+        upload_result = gr.HTML("", elem_id="qa-upload-result")
+    articles = gr.HTML(app.articles(), elem_id="qa-articles")
+    return sources, upload, upload_result, articles
+
+
+def _wire_chat(app: App, w: Widgets, slots: int) -> None:
+    """Asking (enter, the button, an example), clearing, and adding an article."""
+    chat_io = dict(
+        inputs=[w.question, w.session],
+        outputs=[w.chatbot, w.question, w.sources, w.session],
+        concurrency_id="generate",
+        concurrency_limit=slots,
+        api_visibility="private",
+        show_progress="minimal",
+    )
+    submitted = w.question.submit(app.respond, **chat_io)
+    clicked = w.ask.click(app.respond, **chat_io)
+    asked = [submitted, clicked]
+    for button, text in zip(w.examples, EXAMPLES):
+        fill = button.click(lambda text=text: text, None, w.question, queue=False, api_visibility="private")
+        asked.append(fill.then(app.respond, **chat_io))
+    cleared = [w.chatbot, w.question, w.sources, w.session]
+    w.clear.click(app.clear, None, cleared, cancels=asked, queue=False, api_visibility="private")
+    # the chat's own trash-can button
+    w.chatbot.clear(app.clear, None, cleared, cancels=asked, queue=False, api_visibility="private")
+    w.upload.upload(
+        app.upload_ui,
+        w.upload,
+        [w.upload_result, w.upload, w.status, w.articles],
+        concurrency_id="generate",
+        concurrency_limit=slots,
+        api_visibility="private",
+    )
+
+
+def _wire_status(app: App, loader: Loader, w: Widgets, demo: gr.Blocks) -> None:
+    """The loading status and the article list, polled each second while the models load."""
+    timer = gr.Timer(1.0, active=loader.state == "loading")
+    polled = dict(concurrency_limit=None, show_progress="hidden", api_visibility="private")
+    timer.tick(app.poll, None, [w.status, w.articles, timer], **polled)
+    demo.load(app.poll, None, [w.status, w.articles, timer], **polled)
+
+
+def _api_endpoints(app: App, slots: int) -> None:
+    """Gradio's API: /ask and /status from typed functions; /upload needs a file component for
+    the client."""
+    gr.api(app.api_ask, api_name="ask", concurrency_id="generate", concurrency_limit=slots)
+    gr.api(app.api_status, api_name="status", concurrency_limit=None)
+    api_file = gr.File(label="file", visible=False, type="filepath", file_types=list(SUFFIXES))
+    api_result = gr.JSON(label="result", visible=False)
+    api_trigger = gr.Button(visible=False)
+    api_trigger.click(
+        app.add_upload,
+        api_file,
+        api_result,
+        api_name="upload",
+        api_description="Add an article (.txt/.md ≤ 2 MB; .html/.htm/.pdf/.docx ≤ 20 MB): "
+        "{doc_id, title, lang, date, chunks, source, source_type, message} "
+        "or {error}.",
+        concurrency_id="generate",
+        concurrency_limit=slots,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
