@@ -120,16 +120,7 @@ def score_item(
     facts = list(item.get("facts") or [])
     spans = evidence_spans(list(item.get("evidence") or []), gold_docs, doc_texts)
     stated = facts_stated(facts, text) if not answer["abstained"] and not error else [False] * len(facts)
-    citations = []
-    for c in answer["citations"]:
-        correct = citation_correct(c["doc_id"], c["start"], c["end"], gold_docs, spans)
-        citations.append(
-            {
-                **{k: c[k] for k in ("n", "doc_id", "chunk_id", "lang", "start", "end", "quote", "support") if k in c},
-                "correct": correct,
-                "supports": correct or citation_supports(c["doc_id"], c.get("quote", ""), gold_docs, facts),
-            }
-        )
+    citations = scored_citations(answer["citations"], gold_docs, spans, facts)
     facts_ok = bool(facts) and all(stated)
     cited = [
         {"doc_id": c["doc_id"], "lang": c.get("lang"), "text": chunk_texts.get(c["chunk_id"], c.get("quote", ""))}
@@ -168,6 +159,22 @@ def score_item(
     }
     result["failures"] = classify(result)
     return result
+
+
+def scored_citations(cited: list[dict], gold_docs: list[str], spans: dict, facts: list[list[str]]) -> list[dict]:
+    """Each citation of an answer with whether it points into a gold evidence span (`correct`)
+    and whether it points into a gold document and quotes a gold fact (`supports`)."""
+    out = []
+    for c in cited:
+        correct = citation_correct(c["doc_id"], c["start"], c["end"], gold_docs, spans)
+        out.append(
+            {
+                **{k: c[k] for k in ("n", "doc_id", "chunk_id", "lang", "start", "end", "quote", "support") if k in c},
+                "correct": correct,
+                "supports": correct or citation_supports(c["doc_id"], c.get("quote", ""), gold_docs, facts),
+            }
+        )
+    return out
 
 
 def aggregate(results: list[dict]) -> dict[str, float | int | None]:
