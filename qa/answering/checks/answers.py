@@ -6,6 +6,13 @@ cited for how much the start-up's founder earns passes every string check (the n
 passage, the names are too), but asked on its own whether that sentence answers the question,
 the model says no. It runs last, so only sentences that passed every other check cost a call,
 and each cited passage is asked once per answer.
+
+Measured and not built: binding by clauses instead of the model. A new name of the answer and
+a name of the question that the cited sentence both states must stand in one clause of it (cut
+at commas, semicolons, colons and "while"/"and" words of the four languages). Replayed on dev's
+stored answers (175 items), it flags 2 of the 4 answered unanswerable questions ("Who founded
+X?" answered with the founder of the company named in the clause before) and 16 right answers:
+appositions ("den CEO von SSI, Daniel Gross, sowie …") and lists put a name in a clause of its own.
 """
 
 from __future__ import annotations
