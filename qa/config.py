@@ -126,7 +126,11 @@ class EvidenceSettings:
     # ~3.7 per prompt token). Prompt processing (~70 tokens/s on 2 cores) sets time to first token.
     # Units are taken in rank order while they fit; the first always goes in. 0 = no limit.
     # Dev split: no limit (4 passages) fact accuracy 0.63, TTFT ~5 s; 600 → 0.63, 2.8 s;
-    # 400 → 0.58, 1.9 s.
+    # 400 → 0.58, 1.9 s. Measured and not built (dev, 175 items, 2026-12-07): 6 sentences within
+    # 900 (QA_EVIDENCE_SENTENCES=6 QA_CONTEXT_BUDGET=900): facts 59 -> 55 of 109 (same-language
+    # 0.674 -> 0.581, cross 0.455 -> 0.455), unanswerable refused or gap named 0.939 -> 0.818 (9
+    # answered that were refused), TTFT p50 2.5 -> 3.1 s: like whole passages (EvidenceSettings
+    # .context), more sentences make the probe and the judge refuse less, mostly wrongly.
     budget: int = field(default_factory=lambda: int(os.environ.get("QA_CONTEXT_BUDGET", "600")))
     # each evidence sentence with the sentence before it in its paragraph. Dev split, measured
     # with an earlier (NOT_FOUND) prompt: 3 sentences with context, no budget: fact accuracy 0.558,
