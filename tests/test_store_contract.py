@@ -141,27 +141,21 @@ def test_unreachable_postgres_is_a_clear_message(root: Path):
         open_store(tmp_config(root, store__engine="sqlite"))
 
 
+# The writer adds the folder, then goes on adding articles of its own until it is killed, so
+# the kill always lands while it writes, wherever the machine's speed puts it (a writer that
+# stopped after the folder could finish between two polls: CI once saw it exit before the kill).
 WRITER = """
-import sys
-import time
+import itertools, sys
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEmbedder, tmp_config
 from qa.store.build import ArticleWriter, open_store
 from qa.store.ingest import ingest
-
-
-class SlowEmbedder(HashEmbedder):
-    # Each article takes at least this long, so the test sees a few land and kills the writer
-    # mid-way on any machine: with the bare hash embedder all 16 could land between two polls
-    # (CI once saw the writer finish first).
-    def embed_documents(self, texts):
-        time.sleep(0.4)
-        return super().embed_documents(texts)
-
-
 cfg = tmp_config(Path({base!r}), store__engine={kind!r}, store__uri={uri!r})
-ingest(ArticleWriter(open_store(cfg), SlowEmbedder(), cfg).add, Path({folder!r}), progress=False)
+writer = ArticleWriter(open_store(cfg), HashEmbedder(), cfg)
+ingest(writer.add, Path({folder!r}), progress=False)
+for i in itertools.count():
+    writer.add(f"extra_{{i}}.txt", ({extra!r} + str(i)).encode())
 """
 
 
@@ -174,7 +168,13 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
         (folder / f"report_{i:03d}.txt").write_text(article(100 + i), encoding="utf-8")
     base_docs = len(store.document_ids())
     script = WRITER.format(
-        root=str(ROOT), tests=str(ROOT / "tests"), base=str(root), kind=kind, uri=cfg.store.uri, folder=str(folder)
+        root=str(ROOT),
+        tests=str(ROOT / "tests"),
+        base=str(root),
+        kind=kind,
+        uri=cfg.store.uri,
+        folder=str(folder),
+        extra=article(999),
     )
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], cwd=ROOT)
     deadline = time.monotonic() + 120
@@ -184,13 +184,13 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
             break
         time.sleep(0.05)
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the writer finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL, "the writer stopped before it was killed"
     assert_consistent(open_store(cfg))
     report = ingest(ArticleWriter(open_store(cfg), HashEmbedder(), cfg).add, folder, progress=False)  # resume
     assert not report.errors and len(report.added) + len(report.duplicates) == n
     after = open_store(cfg)
     assert_consistent(after)
-    assert len([d for d in after.document_ids() if d.startswith("upload_")]) == n
+    assert len([d for d in after.document_ids() if d.startswith("upload_report_")]) == n
 
 
 def assert_consistent(store) -> None:
