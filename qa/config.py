@@ -129,8 +129,8 @@ class EvidenceSettings:
     # 400 → 0.58, 1.9 s. Measured and not built (dev, 175 items, 2026-12-07): 6 sentences within
     # 900 (QA_EVIDENCE_SENTENCES=6 QA_CONTEXT_BUDGET=900): facts 59 -> 55 of 109 (same-language
     # 0.674 -> 0.581, cross 0.455 -> 0.455), unanswerable refused or gap named 0.939 -> 0.818 (9
-    # answered that were refused), TTFT p50 2.5 -> 3.1 s: like whole passages (EvidenceSettings
-    # .context), more sentences make the probe and the judge refuse less, mostly wrongly.
+    # answered that were refused), TTFT p50 2.5 -> 3.1 s: as with whole passages (see `context`
+    # below), more sentences make the probe and the judge refuse less, mostly wrongly.
     budget: int = field(default_factory=lambda: int(os.environ.get("QA_CONTEXT_BUDGET", "600")))
     # each evidence sentence with the sentence before it in its paragraph. Dev split, measured
     # with an earlier (NOT_FOUND) prompt: 3 sentences with context, no budget: fact accuracy 0.558,
@@ -141,9 +141,9 @@ class EvidenceSettings:
     # (same-language 0.674 -> 0.628, cross-language 0.455 -> 0.439), unanswerable refused or gap
     # named 0.939 -> 0.788 (11 answered that were refused, 1 the other way), answerable refused
     # 0.239 -> 0.147 (the probe and the judge see more and refuse less, but 12 of the 17 answerable
-    # questions it answers that were refused come out wrong), citation
-    # precision 0.736 -> 0.635, TTFT p50 2.5 -> 3.8 s. The naive script's lead in facts (0.606 on
-    # the same split) comes from keeping every draft, not from its context.
+    # questions it answers that were refused come out wrong), citation precision 0.736 -> 0.635,
+    # TTFT p50 2.5 -> 3.8 s. The naive script's lead in facts (0.606 on the same split) comes from
+    # keeping every draft, not from its context.
     # Re-measured with the probe, the judge and the kind check (dev, the first 79 items, then
     # stopped): 5 answerable items right that were not, 3 lost, and 4 unanswerable questions
     # answered that were refused (the probe refuses less once "Er sagte: ..." names its speaker).
