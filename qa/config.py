@@ -190,6 +190,16 @@ class DraftSettings:
     # German words in it; its translations into Arabic garble names. Passing the pivot draft
     # through the language rewrite instead (the path a wrong-language draft takes) did no better
     # on the front-page "why" questions.
+    # The whole answer path moved into the evidence's language, measured and not built either (dev,
+    # 175 items, 2026-12-07): a question (or part) whose evidence sentences are mostly in another
+    # language was translated into it (translation_request), probed, drafted, judged and checked
+    # there, and the checked answer translated back sentence by sentence. Facts 59 -> 40 of 109
+    # (cross-language 30 -> 10 of 66; 5 gained, 24 lost), answerable refused 0.239 -> 0.339,
+    # unanswerable refused or gap named 0.939 -> 0.939, language match 0.989 -> 1.0, TTFT p50
+    # 2.5 -> 2.8 s. The question's translation is where it breaks ("How many core OpenAI employees
+    # have quit?" -> "Wie viele Core-OpenAI-Unternehmen haben sich abgeschlossen?", a "when" question
+    # turned into a statement with an invented date), then the answer's ("奥特曼" -> "The Marvel
+    # superhero", "Ilya Susskind"): two translations lose more than the one the draft makes.
     # Also measured and not built (dev, the 53 answer sentences citing a passage in another
     # language than the question): the value copied instead of translated, by a second call that
     # shows the model the cited passage and the question and has it copy "the few words of the
