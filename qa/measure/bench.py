@@ -104,6 +104,23 @@ def run_bench(
     index = load_or_build_store(cfg.with_(store__engine="faiss"), assistant.embedder).index
     scale = measure_scale(index, assistant.embedder, cfg, [q["question"] for q in questions], scale_chunks, say)
 
+    run = dict(cold=cold, index_stats=index_stats, default=default, naive=naive, scale=scale, peak=peak)
+    return rounded(_report(config_name, cfg, assistant, questions, run, load_before, code, in_process_load_s))
+
+
+def _report(
+    config_name: str,
+    cfg: Config,
+    assistant: Assistant,
+    questions: list[dict],
+    run: dict[str, Any],
+    load_before: tuple[float, float, float],
+    code: str,
+    in_process_load_s: float,
+) -> dict:
+    """The JSON report of one bench run from its measurements (`run`: cold, index_stats,
+    default, naive, scale, peak), with the targets checked and the machine described."""
+    cold, index_stats, default, naive, peak = (run[k] for k in ("cold", "index_stats", "default", "naive", "peak"))
     shared = {
         "cold_start_s": cold["cold_start_s"],
         "index_build_s": index_stats["index_build_s"],
@@ -113,7 +130,7 @@ def run_bench(
     result: dict[str, Any] = {k: None for k in KEYS}
     result.update({k: v for k, v in default.items() if k != "details"}, **shared)
     result["naive"] = naive_result(naive, default, shared)
-    result["scale"] = scale
+    result["scale"] = run["scale"]
     result["targets"] = check_targets(result)
     result["machine"] = machine(cfg, assistant.embedder, load_before)
     codes = {code, cold.get("code"), naive.get("code")}
@@ -129,7 +146,7 @@ def run_bench(
         peak_rss_after_scale_mb=peak_rss_mb(),
         **{k: v for k, v in index_stats.items() if k not in shared},
     )
-    return rounded(result)
+    return result
 
 
 def naive_result(naive: dict, default: dict, shared: dict) -> dict:
