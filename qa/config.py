@@ -200,6 +200,14 @@ class DraftSettings:
     # have quit?" -> "Wie viele Core-OpenAI-Unternehmen haben sich abgeschlossen?", a "when" question
     # turned into a statement with an invented date), then the answer's ("奥特曼" -> "The Marvel
     # superhero", "Ilya Susskind"): two translations lose more than the one the draft makes.
+    # Nor the cited passages translated and shown with the answer (replayed on dev's stored
+    # answers, 2026-12-07: 83 answered answerable items, 45 citing a passage in another language):
+    # the translations instead of the draft, facts 59 -> 55 (cross-language 30 -> 25 of 45); after
+    # the draft, 59 -> 64 (30 -> 33), for an answer twice as long, ~2.5 s more per cited passage,
+    # and translation errors of its own that no check sees ("Milliarden" -> "亿", a person "about to
+    # leave" the company he is joining). Shown beside each evidence sentence in the prompt instead
+    # (tried on the front-page questions only): the translations render the key term as wrongly as
+    # the draft does ("KI-Ausrichtung" -> "KI-Architecture") and the Arabic ones mix scripts.
     # Also measured and not built (dev, the 53 answer sentences citing a passage in another
     # language than the question): the value copied instead of translated, by a second call that
     # shows the model the cited passage and the question and has it copy "the few words of the
