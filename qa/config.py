@@ -205,9 +205,13 @@ class DraftSettings:
     # the translations instead of the draft, facts 59 -> 55 (cross-language 30 -> 25 of 45); after
     # the draft, 59 -> 64 (30 -> 33), for an answer twice as long, ~2.5 s more per cited passage,
     # and translation errors of its own that no check sees ("Milliarden" -> "亿", a person "about to
-    # leave" the company he is joining). Shown beside each evidence sentence in the prompt instead
-    # (tried on the front-page questions only): the translations render the key term as wrongly as
-    # the draft does ("KI-Ausrichtung" -> "KI-Architecture") and the Arabic ones mix scripts.
+    # leave" the company he is joining). Nor shown beneath each evidence sentence in another
+    # language in the prompt ("[2] <source>" then "(English: <translation>)", cached per sentence;
+    # dev, 175 items, 2026-12-07): facts 59 -> 52 of 109 (cross-language 30 -> 24 of 66; 4 gained,
+    # 11 lost), unanswerable refused or gap named 0.939 -> 0.894, answerable refused 0.239 -> 0.275,
+    # TTFT p50 2.5 -> 4.7 s (translations made on first use included). The translations render a
+    # key term as wrongly as the draft does ("KI-Ausrichtung" -> "KI-Architecture"), the Arabic
+    # ones mix scripts, and the longer prompt moves the probe: three more unanswerable answered.
     # Also measured and not built (dev, the 53 answer sentences citing a passage in another
     # language than the question): the value copied instead of translated, by a second call that
     # shows the model the cited passage and the question and has it copy "the few words of the
