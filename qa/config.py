@@ -182,6 +182,11 @@ class DraftSettings:
     # whole first without part probes took facts 0.391 -> 0.448 and unanswerable refused 0.636 -> 0.568.
     # Each part probed on its own evidence instead (dev, same items): 10/30, 3/30, 1/12, 15.7 s
     # p50 (three probes of three prompts before the draft): as safe as parts only, no more right.
+    # Parts only, with the probe of a later part shown the whole question beside it ("<part> (asked
+    # as part of: <question>)"), so a part's "he"/"it" resolves (dev, 2026-12-07, the 59 two-part
+    # items: 39 answerable, 20 unanswerable): no answerable item changed (18 right, 12 wrong, 9
+    # refused either way), one more unanswerable question answered. Of the 8 answerable two-part
+    # dev questions the probe refuses a part of, 4 lose a self-contained first part.
     whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "0") == "1")
     # Measured and not built (dev, the 80 items whose evidence is mostly in another language than
     # the question): drafting in the evidence's language, then translating each sentence into the
