@@ -186,7 +186,11 @@ class DraftSettings:
     # as part of: <question>)"), so a part's "he"/"it" resolves (dev, 2026-12-07, the 59 two-part
     # items: 39 answerable, 20 unanswerable): no answerable item changed (18 right, 12 wrong, 9
     # refused either way), one more unanswerable question answered. Of the 8 answerable two-part
-    # dev questions the probe refuses a part of, 4 lose a self-contained first part.
+    # dev questions the probe refuses a part of, 4 lose a self-contained first part. Nor did
+    # probing the whole question first and, when it accepts (42 of the 48 split questions), not
+    # probing the parts: no answerable item more right (one refused one answered wrongly), one more
+    # unanswerable question answered; what the part probes refuse, the judge and the checks mostly
+    # refuse too.
     whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "0") == "1")
     # Measured and not built (dev, the 80 items whose evidence is mostly in another language than
     # the question): drafting in the evidence's language, then translating each sentence into the
