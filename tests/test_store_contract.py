@@ -183,6 +183,12 @@ def test_a_killed_writer_leaves_the_store_consistent_and_resumable(kind: str, ro
             os.kill(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.05)
+    else:
+        # the writer never stops by itself: without this a writer that stalls would hang the run
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the writer added fewer than 4 articles in 120 s")
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the writer stopped before it was killed"
     assert_consistent(open_store(cfg))
