@@ -48,6 +48,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,43 +105,63 @@ def run_bench(
     index = load_or_build_store(cfg.with_(store__engine="faiss"), assistant.embedder).index
     scale = measure_scale(index, assistant.embedder, cfg, [q["question"] for q in questions], scale_chunks, say)
 
-    run = dict(cold=cold, index_stats=index_stats, default=default, naive=naive, scale=scale, peak=peak)
-    return rounded(_report(config_name, cfg, assistant, questions, run, load_before, code, in_process_load_s))
+    run = Run(
+        config_name=config_name,
+        code=code,
+        questions=questions,
+        load_before=load_before,
+        in_process_load_s=in_process_load_s,
+        cold=cold,
+        index_stats=index_stats,
+        default=default,
+        naive=naive,
+        scale=scale,
+        peak=peak,
+    )
+    return rounded(report(run, cfg, assistant))
 
 
-def _report(
-    config_name: str,
-    cfg: Config,
-    assistant: Assistant,
-    questions: list[dict],
-    run: dict[str, Any],
-    load_before: tuple[float, float, float],
-    code: str,
-    in_process_load_s: float,
-) -> dict:
-    """The JSON report of one bench run from its measurements (`run`: cold, index_stats,
-    default, naive, scale, peak), with the targets checked and the machine described."""
-    cold, index_stats, default, naive, peak = (run[k] for k in ("cold", "index_stats", "default", "naive", "peak"))
+@dataclass(frozen=True)
+class Run:
+    """What one bench run measured, before it is written up (report)."""
+
+    config_name: str
+    code: str  # fingerprint of the qa code this process ran
+    questions: list[dict]
+    load_before: tuple[float, float, float]  # os.getloadavg() before the run
+    in_process_load_s: float
+    cold: dict  # measure_cold_start
+    index_stats: dict  # measure_index
+    default: dict  # measure_answers, the measured configuration
+    naive: dict  # measure_answers_in_fresh_process("naive")
+    scale: dict  # measure_scale
+    peak: float  # peak RSS (MB) after answering
+
+
+def report(run: Run, cfg: Config, assistant: Assistant) -> dict:
+    """The JSON report of one bench run: the measured configuration's figures, naive's beside
+    them, the targets checked and the machine described."""
+    cold, index_stats, default, naive = run.cold, run.index_stats, run.default, run.naive
     shared = {
         "cold_start_s": cold["cold_start_s"],
         "index_build_s": index_stats["index_build_s"],
         "index_add_s": index_stats["index_add_s"],
-        "peak_rss_mb": peak,
+        "peak_rss_mb": run.peak,
     }
     result: dict[str, Any] = {k: None for k in KEYS}
     result.update({k: v for k, v in default.items() if k != "details"}, **shared)
     result["naive"] = naive_result(naive, default, shared)
-    result["scale"] = run["scale"]
+    result["scale"] = run.scale
     result["targets"] = check_targets(result)
-    result["machine"] = machine(cfg, assistant.embedder, load_before)
-    codes = {code, cold.get("code"), naive.get("code")}
+    result["machine"] = machine(cfg, assistant.embedder, run.load_before)
+    codes = {run.code, cold.get("code"), naive.get("code")}
     result["details"] = dict(
         default["details"],
-        config=config_name,
-        code=code,
+        config=run.config_name,
+        code=run.code,
         code_changed_during_run=len(codes) > 1,
-        question_ids=[q["id"] for q in questions],
-        in_process_load_s=in_process_load_s,
+        question_ids=[q["id"] for q in run.questions],
+        in_process_load_s=run.in_process_load_s,
         cold_start_child_peak_rss_mb=cold.get("peak_rss_mb"),
         cold_start_built_index=bool(cold.get("index_log")),
         peak_rss_after_scale_mb=peak_rss_mb(),
