@@ -13,6 +13,18 @@ at commas, semicolons, colons and "while"/"and" words of the four languages). Re
 stored answers (175 items), it flags 2 of the 4 answered unanswerable questions ("Who founded
 X?" answered with the founder of the company named in the clause before) and 16 right answers:
 appositions ("den CEO von SSI, Daniel Gross, sowie …") and lists put a name in a clause of its own.
+
+Nor (dev, 2026-12-07, replayed on 222 (question, given sentence) pairs of dev's single-part
+questions: 58 gold sentences of answerable ones, 164 sentences given for unanswerable ones; this
+judge's AUC 0.912 on them):
+- the judge shown four worked examples first (invented companies and people: a salary asked, a
+  plant's cost stated; a CEO asked of the investor, the investee's CEO stated; two that answer,
+  one across languages): AUC 0.908, and it says no more often to both (at 0.6, 9 gold sentences
+  refused instead of 4, 28 unanswerable ones kept instead of 41); 0.84 s a call instead of 0.63;
+- the question's predicate matched without its names and numbers (both texts embedded with the
+  names and numbers cut out, so "How much does X earn at Y?" meets "Y invested N in Z" as "How
+  much does earn at?" and "invested in"): AUC 0.837, the plain cosine 0.847; the judge plus
+  0.5 x the plain cosine 0.921, within a pair or two of the judge alone.
 """
 
 from __future__ import annotations
