@@ -311,6 +311,10 @@ class CheckSettings:
     # for second parts and follow-ups, so "he" resolves; dev end to end: facts 48 -> 45 of 86
     # (three second parts refused), no unanswerable question more refused (two answers that named
     # one part's gap lost their wrong other part).
+    # Nor a later part asked of the judge with its whole question beside it ("<part> (asked as
+    # part of: <question>)", dev, the 59 two-part items, 2026-12-07): facts 18 -> 18 of 39 (no
+    # answerable item more right; one wrong answer refused, one refusal answered wrongly), no
+    # unanswerable two-part question more refused.
     # (c) The probe's forced choice as a second signal beside the judge, on the same 209 pairs: the
     # probe's probability of the cited passage separates them with AUC 0.778 alone; judge + 0.25 ×
     # that probability 0.893, + 0.5 × 0.890 (the judge alone 0.890); "keep when the probe's choice
