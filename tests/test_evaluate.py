@@ -354,6 +354,53 @@ def test_real_gold_splits_load():
     assert len(gold.select(items, "dev", 3)) == 3
 
 
+def test_select_by_tags():
+    items = [
+        {"id": "a", "split": "dev", "tags": ["two-part", "why"]},
+        {"id": "b", "split": "dev", "tags": ["two-part"]},
+        {"id": "c", "split": "test", "tags": ["two-part", "why"]},
+        {"id": "d", "split": "dev"},
+    ]
+    assert [it["id"] for it in gold.select(items, "dev", tags=("two-part",))] == ["a", "b"]
+    assert [it["id"] for it in gold.select(items, "dev", tags=("two-part", "why"))] == ["a"]
+    assert [it["id"] for it in gold.select(items, "all", 1, ("why",))] == ["a"]
+    assert [it["id"] for it in gold.select(items, "dev")] == ["a", "b", "d"]
+    assert gold.known_tags(items) == ["two-part", "why"]
+
+
+def test_real_gold_has_the_tags_the_help_names():
+    tags = gold.known_tags(gold.load_gold(ROOT / "seeds" / "gold.jsonl"))
+    assert {"two-part", "cross-lingual", "why"} <= set(tags)
+
+
+def test_cli_rejects_an_unknown_tag_naming_the_known_ones(capsys):
+    from qa.cli import main
+
+    assert main(["eval", "--tag", "two-part,three-part"]) == 2
+    err = capsys.readouterr().err
+    assert "three-part" in err and "two-part" in err and "cross-lingual" in err
+
+
+def test_cli_says_when_no_item_carries_all_the_tags(tmp_path, capsys):
+    from qa.cli import main
+
+    path = tmp_path / "gold.jsonl"
+    rows = [
+        {"id": "en-1", "question": "q?", "lang": "en", "answerable": False, "tags": ["why"], "split": "dev"},
+        {"id": "en-2", "question": "q?", "lang": "en", "answerable": False, "tags": ["who"], "split": "dev"},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert main(["eval", "--gold", str(path), "--tag", "why,who"]) == 2
+    assert "no items tagged why, who in the 'dev' split" in capsys.readouterr().err
+
+
+def test_report_header_names_the_tags():
+    from qa.measure.eval_report import tagged
+
+    assert tagged(["two-part", "why"]) == " tagged two-part, why"
+    assert tagged([]) == "" and tagged(None) == ""
+
+
 def test_cli_refuses_calibration_on_test(capsys):
     from qa.cli import main
 
@@ -392,3 +439,10 @@ def test_eval_smoke_three_dev_items(tmp_path, monkeypatch):
     assert all(item["answer"]["text"] for item in run["items"])
     assert all(item["retrieved_docs"] for item in run["items"])
     assert report_path.with_suffix(".png").stat().st_size > 0
+    assert report["tags"] == []
+
+    tagged_path = tmp_path / "tagged.json"
+    assert main(["eval", "--split", "dev", "--tag", "two-part", "--limit", "1", "--json", str(tagged_path)]) == 0
+    tagged = json.loads(tagged_path.read_text(encoding="utf-8"))
+    assert tagged["tags"] == ["two-part"]
+    assert [("two-part" in item["tags"]) for item in tagged["configs"]["default"]["items"]] == [True]

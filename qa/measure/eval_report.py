@@ -27,7 +27,7 @@ def format_report(report: dict, names: list[str], gold_path: Path, split: str, l
     return "\n".join(
         [
             f"\nqa eval — {gold_path}, split {split}, {report['items']} items"
-            f"{f' (first {limit})' if limit else ''}; ✓/✗ against the test-split targets\n",
+            f"{tagged(report.get('tags'))}{f' (first {limit})' if limit else ''}; ✓/✗ against the test-split targets\n",
             format_table({n: report["configs"][n]["metrics"] for n in names}),
             f"\nby language ({first}):\n",
             format_table(report["configs"][first]["by_lang"], with_targets=False),
@@ -35,6 +35,11 @@ def format_report(report: dict, names: list[str], gold_path: Path, split: str, l
             format_failures(report["configs"][first]["items"]),
         ]
     )
+
+
+def tagged(tags: list[str] | None) -> str:
+    """The header's note of a run over the items carrying `tags` (``qa eval --tag``); "" for all."""
+    return f" tagged {', '.join(tags)}" if tags else ""
 
 
 def format_table(columns: dict[str, dict], with_targets: bool = True) -> str:

@@ -1,7 +1,7 @@
 """`qa eval`: measure the assistant against a gold set (default ``seeds/gold.jsonl``).
 
     qa eval [--gold FILE] [--split dev|test|all] [--json PATH] [--config NAME[,NAME…]]
-            [--limit N] [--calibrate]
+            [--tag TAG[,TAG…]] [--limit N] [--calibrate]
 
 Every configuration (a preset of ``qa.config.PRESETS``) answers every selected question with
 ONE ``Assistant``; follow-up items are asked with the previous question and answer of the same
@@ -60,7 +60,7 @@ from qa.answering.inputs import clean_question
 from qa.answering.refusal import abstain_text
 from qa.config import CALIBRATED, PRESETS, calibration, load_config, name_list, write_calibration
 from qa.measure.eval_report import format_report, write_chart
-from qa.measure.gold import SPLITS, GoldError, load_gold, select
+from qa.measure.gold import SPLITS, GoldError, known_tags, load_gold, select
 from qa.measure.metrics import distinct_docs
 from qa.measure.scoring import METRIC_KEYS, TARGETS, aggregate, calibrate_threshold, score_item
 from qa.store.base import documents_of
@@ -216,6 +216,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="checks or steps to switch off, comma-separated, to measure what each is worth: "
         + ", ".join(checks.NAMES),
     )
+    parser.add_argument(
+        "--tag",
+        default="",
+        help="only the items carrying every one of these gold tags, comma-separated "
+        "(two-part, cross-lingual, why, …), to measure a lever on one class of questions",
+    )
     parser.add_argument("--limit", type=_positive, default=None, help="only the first N items of the split")
     parser.add_argument(
         "--calibrate",
@@ -249,12 +255,18 @@ def run(args) -> int:
             f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
             "would leak the test items into the settings they are meant to test. Use --split dev."
         )
+    tags = name_list(str(args.tag))
     try:
-        items = select(load_gold(gold_path), args.split, args.limit)
+        gold = load_gold(gold_path)
     except GoldError as err:
         return _err(str(err))
+    unknown_tags = [t for t in tags if t not in known_tags(gold)]
+    if unknown_tags:
+        return _err(f"no gold item is tagged {', '.join(unknown_tags)}; the tags are: {', '.join(known_tags(gold))}")
+    items = select(gold, args.split, args.limit, tags)
     if not items:
-        return _err(f"{gold_path} has no items in the '{args.split}' split")
+        tagged = f" tagged {', '.join(tags)}" if tags else ""
+        return _err(f"{gold_path} has no items{tagged} in the '{args.split}' split")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -265,7 +277,7 @@ def run(args) -> int:
         calibrate(items, gold_path, say)
         return 0
 
-    report = evaluate(names, items, gold_path, args.split, args.limit, say, off)
+    report = evaluate(names, items, gold_path, args.split, args.limit, say, off, tags)
     print(format_report(report, names, gold_path, args.split, args.limit))
     json_path = args.json_path or Path("reports") / f"eval-{args.split}.json"
     try:
@@ -279,13 +291,21 @@ def run(args) -> int:
 
 
 def evaluate(
-    names: list[str], items: list[dict], gold_path: Path, split: str, limit: int | None, say, off: tuple[str, ...] = ()
+    names: list[str],
+    items: list[dict],
+    gold_path: Path,
+    split: str,
+    limit: int | None,
+    say,
+    off: tuple[str, ...] = (),
+    tags: tuple[str, ...] = (),
 ) -> dict:
     """Every configuration of `names` over the items: the report written as JSON."""
     report: dict = {
         "gold": str(gold_path),
         "split": split,
         "limit": limit,
+        "tags": list(tags),
         "items": len(items),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},

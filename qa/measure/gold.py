@@ -51,9 +51,17 @@ def load_gold(path: Path) -> list[dict]:
     return items
 
 
-def select(items: list[dict], split: str, limit: int | None = None) -> list[dict]:
-    chosen = [it for it in items if split == "all" or it.get("split") == split]
+def select(items: list[dict], split: str, limit: int | None = None, tags: tuple[str, ...] = ()) -> list[dict]:
+    """The items of `split` ("all": every one) that carry every tag of `tags`, the first `limit`."""
+    chosen = [
+        it for it in items if (split == "all" or it.get("split") == split) and set(tags) <= set(it.get("tags") or ())
+    ]
     return chosen[:limit] if limit else chosen
+
+
+def known_tags(items: list[dict]) -> list[str]:
+    """Every tag the items carry, sorted."""
+    return sorted({t for it in items for t in it.get("tags") or ()})
 
 
 def _spread(items: list[dict], k: int) -> list[dict]:
