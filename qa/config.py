@@ -230,6 +230,14 @@ class DraftSettings:
     # have quit?" -> "Wie viele Core-OpenAI-Unternehmen haben sich abgeschlossen?", a "when" question
     # turned into a statement with an invented date), then the answer's ("奥特曼" -> "The Marvel
     # superhero", "Ilya Susskind"): two translations lose more than the one the draft makes.
+    # Nor the question shown in both languages, the answer still asked in the question's: when
+    # most evidence sentences are in another language, "Question: <question> (<Language>: <its
+    # translation>)" in the answering prompt and the probe's, the translation made once per
+    # question by translation_request (dev, 175 items, 2026-12-07): facts 59 -> 52 of 109
+    # (cross-language 30 -> 23 of 66; same-language unchanged), answerable refused 0.239 -> 0.312,
+    # unanswerable refused or gap named 0.939 -> 0.879 (4 more answered), TTFT p50 2.5 -> 2.6 s.
+    # The short questions translate well ("Warum hat John Schulman OpenAI verlassen?"); the probe,
+    # given two wordings of the question, refuses 7 that were right and lets 4 unanswerable through.
     # Nor the cited passages translated and shown with the answer (replayed on dev's stored
     # answers, 2026-12-07: 83 answered answerable items, 45 citing a passage in another language):
     # the translations instead of the draft, facts 59 -> 55 (cross-language 30 -> 25 of 45); after
