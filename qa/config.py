@@ -236,8 +236,10 @@ class DraftSettings:
     # question by translation_request (dev, 175 items, 2026-12-07): facts 59 -> 52 of 109
     # (cross-language 30 -> 23 of 66; same-language unchanged), answerable refused 0.239 -> 0.312,
     # unanswerable refused or gap named 0.939 -> 0.879 (4 more answered), TTFT p50 2.5 -> 2.6 s.
-    # The short questions translate well ("Warum hat John Schulman OpenAI verlassen?"); the probe,
-    # given two wordings of the question, refuses 7 that were right and lets 4 unanswerable through.
+    # The translations drift ("What two signals did X see in the moves by Y?" -> "Was zwei Symbole
+    # sehen X in den Spielern von Y?", an Arabic question "into German" came back in English),
+    # and with two wordings the probe and the checks refuse 7 that were right and let 4
+    # unanswerable questions through.
     # Nor the cited passages translated and shown with the answer (replayed on dev's stored
     # answers, 2026-12-07: 83 answered answerable items, 45 citing a passage in another language):
     # the translations instead of the draft, facts 59 -> 55 (cross-language 30 -> 25 of 45); after
