@@ -408,6 +408,14 @@ def test_cli_refuses_calibration_on_test(capsys):
     assert "dev split only" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("subset", [["--tag", "why"], ["--limit", "3"]])
+def test_cli_refuses_calibration_on_a_subset(capsys, subset):
+    from qa.cli import main
+
+    assert main(["eval", "--split", "dev", "--calibrate", *subset]) == 2
+    assert "every dev item" in capsys.readouterr().err
+
+
 def test_cli_rejects_unknown_config(capsys):
     from qa.cli import main
 

@@ -256,6 +256,11 @@ def run(args) -> int:
             "would leak the test items into the settings they are meant to test. Use --split dev."
         )
     tags = name_list(str(args.tag))
+    if args.calibrate and (tags or args.limit):
+        return _err(
+            "--calibrate measures every dev item: thresholds set from a subset (--tag, --limit) would "
+            "hold for those questions only. Leave out --tag and --limit."
+        )
     try:
         gold = load_gold(gold_path)
     except GoldError as err:
