@@ -394,6 +394,13 @@ def test_cli_says_when_no_item_carries_all_the_tags(tmp_path, capsys):
     assert "no items tagged why, who in the 'dev' split" in capsys.readouterr().err
 
 
+def test_a_tagged_run_does_not_overwrite_the_splits_report():
+    from qa.measure.evaluate import default_report_path
+
+    assert default_report_path("dev") == Path("reports/eval-dev.json")
+    assert default_report_path("dev", ("two-part", "why")) == Path("reports/eval-dev-two-part-why.json")
+
+
 def test_report_header_names_the_tags():
     from qa.measure.eval_report import tagged
 

@@ -59,7 +59,7 @@ from qa.answering.assistant import Assistant
 from qa.answering.inputs import clean_question
 from qa.answering.refusal import abstain_text
 from qa.config import CALIBRATED, PRESETS, calibration, load_config, name_list, write_calibration
-from qa.measure.eval_report import format_report, write_chart
+from qa.measure.eval_report import format_report, tagged, write_chart
 from qa.measure.gold import SPLITS, GoldError, known_tags, load_gold, select
 from qa.measure.metrics import distinct_docs
 from qa.measure.scoring import METRIC_KEYS, TARGETS, aggregate, calibrate_threshold, score_item
@@ -205,7 +205,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         dest="json_path",
-        help="report path (default: reports/eval-<split>.json; a .png chart is written next to it)",
+        help="report path (default: reports/eval-<split>[-<tag>…].json; a .png chart is written next to it)",
     )
     parser.add_argument(
         "--config", default="default", help=f"configuration(s) to compare, comma-separated: {', '.join(PRESETS)}"
@@ -230,6 +230,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "write min_relevance to qa/calibration.json (no answers are generated)",
     )
     parser.set_defaults(func=run)
+
+
+def default_report_path(split: str, tags: tuple[str, ...] = ()) -> Path:
+    """reports/eval-<split>.json, or reports/eval-<split>-<tag>….json for a run over tagged
+    items, so that it does not overwrite the whole split's report."""
+    return Path("reports") / f"{'-'.join(['eval', split, *tags])}.json"
 
 
 def _err(message: str) -> int:
@@ -270,8 +276,7 @@ def run(args) -> int:
         return _err(f"no gold item is tagged {', '.join(unknown_tags)}; the tags are: {', '.join(known_tags(gold))}")
     items = select(gold, args.split, args.limit, tags)
     if not items:
-        tagged = f" tagged {', '.join(tags)}" if tags else ""
-        return _err(f"{gold_path} has no items{tagged} in the '{args.split}' split")
+        return _err(f"{gold_path} has no items{tagged(tags)} in the '{args.split}' split")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -284,7 +289,7 @@ def run(args) -> int:
 
     report = evaluate(names, items, gold_path, args.split, args.limit, say, off, tags)
     print(format_report(report, names, gold_path, args.split, args.limit))
-    json_path = args.json_path or Path("reports") / f"eval-{args.split}.json"
+    json_path = args.json_path or default_report_path(args.split, tags)
     try:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
