@@ -368,6 +368,18 @@ def test_select_by_tags():
     assert gold.known_tags(items) == ["two-part", "why"]
 
 
+def test_select_by_tags_brings_the_items_a_follow_up_follows():
+    items = [
+        {"id": "a", "split": "dev", "tags": ["who"]},
+        {"id": "b", "split": "dev", "tags": ["who"], "follows": "a"},
+        {"id": "c", "split": "dev", "tags": ["two-part"], "follows": "b"},
+        {"id": "d", "split": "dev", "tags": ["two-part"]},
+        {"id": "e", "split": "test", "tags": ["two-part"], "follows": "d"},
+    ]
+    assert [it["id"] for it in gold.select(items, "dev", tags=("two-part",))] == ["a", "b", "c", "d"]
+    assert [it["id"] for it in gold.select(items, "test", tags=("two-part",))] == ["e"]  # d is not in test
+
+
 def test_real_gold_has_the_tags_the_help_names():
     tags = gold.known_tags(gold.load_gold(ROOT / "seeds" / "gold.jsonl"))
     assert {"two-part", "cross-lingual", "why"} <= set(tags)

@@ -220,7 +220,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--tag",
         default="",
         help="only the items carrying every one of these gold tags, comma-separated "
-        "(two-part, cross-lingual, why, …), to measure a lever on one class of questions",
+        "(two-part, cross-lingual, why, …), and the items a chosen follow-up follows: to measure "
+        "a lever on one class of questions",
     )
     parser.add_argument("--limit", type=_positive, default=None, help="only the first N items of the split")
     parser.add_argument(

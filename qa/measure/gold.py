@@ -52,10 +52,20 @@ def load_gold(path: Path) -> list[dict]:
 
 
 def select(items: list[dict], split: str, limit: int | None = None, tags: tuple[str, ...] = ()) -> list[dict]:
-    """The items of `split` ("all": every one) that carry every tag of `tags`, the first `limit`."""
-    chosen = [
-        it for it in items if (split == "all" or it.get("split") == split) and set(tags) <= set(it.get("tags") or ())
-    ]
+    """The items of `split` ("all": every one) that carry every tag of `tags`, the first `limit`.
+    A chosen follow-up brings the items it follows (in gold order, untagged or not), so it is
+    asked with the same history as in the whole split."""
+    in_split = [it for it in items if split == "all" or it.get("split") == split]
+    chosen = [it for it in in_split if set(tags) <= set(it.get("tags") or ())]
+    if tags:
+        by_id = {it["id"]: it for it in in_split}
+        wanted = {it["id"] for it in chosen}
+        for it in chosen:
+            prev = it.get("follows")
+            while prev in by_id and prev not in wanted:
+                wanted.add(prev)
+                prev = by_id[prev].get("follows")
+        chosen = [it for it in in_split if it["id"] in wanted]
     return chosen[:limit] if limit else chosen
 
 
