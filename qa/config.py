@@ -204,12 +204,12 @@ class DraftSettings:
     # Nor one draft for the whole question once each part passes its probe (each on its own
     # evidence), from the parts' evidence merged (the best 3 of each, interleaved), the parts path
     # kept for a refused draft (dev, the same 59 items, 2026-12-07): facts 18 -> 16 of 39 (1 gained,
-    # 3 lost), unanswerable refused or gap named 19 -> 18 of 20. The 1.5B model, asked two things
+    # 3 lost), unanswerable refused or gap named 20 -> 19 of 20. The 1.5B model, asked two things
     # in one turn, answers one and drops the other ("How old is he, and what role did Meta give
     # him?" -> the age only), where the parts path answers both. Judging each sentence against
     # each part (highest P(yes)) and going back to the parts when a part's best cited passage is
     # judged below answers_yes did not help: the passage that answers the dropped part is cited
-    # for the part that was answered, so the part counts as covered (same 16 of 39, 18 of 20).
+    # for the part that was answered, so the part counts as covered (same 16 of 39, 19 of 20).
     # Without the split at all (QA_SPLIT_QUESTIONS=0, every check on): 14 of 39, 16 of 20. The
     # naive configuration on the same items: 22 of 39 right, 0 of 20 unanswerable refused.
     whole_first: bool = field(default_factory=lambda: os.environ.get("QA_WHOLE_FIRST", "0") == "1")
