@@ -134,7 +134,7 @@ class EvidenceSettings:
     # Fewer do not help either (QA_EVIDENCE_SENTENCES=3, budget 600; dev, 175 items, 2026-12-07):
     # facts 59 -> 54 of 109 (2 gained, 7 lost; same-language 0.674 -> 0.628, cross 0.455 -> 0.409),
     # unanswerable refused or gap named 0.939 -> 0.924, citation precision 0.736 -> 0.770, TTFT
-    # p50 2.5 -> 2.1 s, total p50 6.1 -> 3.8 s (the eval's own clock, both runs on this machine).
+    # p50 2.5 -> 2.1 s: the speed is not worth five right answers.
     budget: int = field(default_factory=lambda: int(os.environ.get("QA_CONTEXT_BUDGET", "600")))
     # each evidence sentence with the sentence before it in its paragraph. Dev split, measured
     # with an earlier (NOT_FOUND) prompt: 3 sentences with context, no budget: fact accuracy 0.558,
