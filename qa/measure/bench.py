@@ -117,6 +117,7 @@ def run_bench(
         naive=naive,
         scale=scale,
         peak=peak,
+        peak_after_scale=peak_rss_mb(),
     )
     return rounded(report(run, cfg, assistant))
 
@@ -136,6 +137,7 @@ class Run:
     naive: dict  # measure_answers_in_fresh_process("naive")
     scale: dict  # measure_scale
     peak: float  # peak RSS (MB) after answering
+    peak_after_scale: float  # peak RSS (MB) after the synthetic scale test
 
 
 def report(run: Run, cfg: Config, assistant: Assistant) -> dict:
@@ -164,7 +166,7 @@ def report(run: Run, cfg: Config, assistant: Assistant) -> dict:
         in_process_load_s=run.in_process_load_s,
         cold_start_child_peak_rss_mb=cold.get("peak_rss_mb"),
         cold_start_built_index=bool(cold.get("index_log")),
-        peak_rss_after_scale_mb=peak_rss_mb(),
+        peak_rss_after_scale_mb=run.peak_after_scale,
         **{k: v for k, v in index_stats.items() if k not in shared},
     )
     return result

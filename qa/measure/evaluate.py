@@ -272,9 +272,9 @@ def run(args) -> int:
         gold = load_gold(gold_path)
     except GoldError as err:
         return _err(str(err))
-    unknown_tags = [t for t in tags if t not in known_tags(gold)]
-    if unknown_tags:
-        return _err(f"no gold item is tagged {', '.join(unknown_tags)}; the tags are: {', '.join(known_tags(gold))}")
+    known = known_tags(gold)
+    if unknown := [t for t in tags if t not in known]:
+        return _err(f"no gold item is tagged {', '.join(unknown)}; the tags are: {', '.join(known)}")
     items = select(gold, args.split, args.limit, tags)
     if not items:
         return _err(f"{gold_path} has no items{tagged(tags)} in the '{args.split}' split")
