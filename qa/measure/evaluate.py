@@ -246,28 +246,10 @@ def _err(message: str) -> int:
 
 def run(args) -> int:
     names = list(dict.fromkeys(n.strip() for n in str(args.config).split(",") if n.strip()))
-    unknown = [n for n in names if n not in PRESETS]
-    if not names or unknown:
-        return _err(
-            f"unknown configuration {', '.join(unknown) or repr(args.config)}; choose from: {', '.join(PRESETS)}"
-        )
-    off = name_list(str(args.off))
-    try:
-        checks.enabled(off)
-    except ValueError as err:
-        return _err(str(err))
+    off, tags = name_list(str(args.off)), name_list(str(args.tag))
+    if problem := _arguments_problem(args, names, off, tags):
+        return _err(problem)
     gold_path = args.gold or load_config().paths.seeds_dir / "gold.jsonl"
-    if args.calibrate and args.split != "dev":
-        return _err(
-            f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
-            "would leak the test items into the settings they are meant to test. Use --split dev."
-        )
-    tags = name_list(str(args.tag))
-    if args.calibrate and (tags or args.limit):
-        return _err(
-            "--calibrate measures every dev item: thresholds set from a subset (--tag, --limit) would "
-            "hold for those questions only. Leave out --tag and --limit."
-        )
     try:
         gold = load_gold(gold_path)
     except GoldError as err:
@@ -299,6 +281,28 @@ def run(args) -> int:
         return _err(f"cannot write the report to {json_path}: {err}")
     print(f"\nreport: {json_path}\nchart:  {chart}")
     return 0
+
+
+def _arguments_problem(args, names: list[str], off: tuple[str, ...], tags: tuple[str, ...]) -> str | None:
+    """What is wrong with the command line before any gold item is read, or None."""
+    unknown = [n for n in names if n not in PRESETS]
+    if not names or unknown:
+        return f"unknown configuration {', '.join(unknown) or repr(args.config)}; choose from: {', '.join(PRESETS)}"
+    try:
+        checks.enabled(off)
+    except ValueError as err:
+        return str(err)
+    if args.calibrate and args.split != "dev":
+        return (
+            f"--calibrate tunes thresholds on the dev split only; calibrating on '{args.split}' "
+            "would leak the test items into the settings they are meant to test. Use --split dev."
+        )
+    if args.calibrate and (tags or args.limit):
+        return (
+            "--calibrate measures every dev item: thresholds set from a subset (--tag, --limit) would "
+            "hold for those questions only. Leave out --tag and --limit."
+        )
+    return None
 
 
 def evaluate(
