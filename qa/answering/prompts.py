@@ -24,10 +24,11 @@ from qa.types import Passage
 # Nor a line for "why" questions (why / warum, weshalb, wieso / 为什么, 为何 / لماذا) after the
 # question: "The question asks why: give the reason the passages state (a motive, goal or cause,
 # such as what the person said they wanted to do), not only what happened." (dev, the 10 questions
-# it applies to, 2026-12-07): one more right, two wrong ones refused instead, one wrong answer
-# turned into a refusal: the English front-page draft kept the German key term it was told to
-# state ("focus on the KI-Ausrichtung bei Anthropic") and the foreign-words check removed it, and
-# the German one still gave joining the competitor as the reason. Ten items cannot tell this from noise.
+# it applies to, 2026-12-07): of two wrong answers, one right and one refused; nothing else changed.
+# The English front-page draft now kept the German key term ("focus on the KI-Ausrichtung bei
+# Anthropic"), which the foreign-words check removed (the one-sentence translation of the mixed
+# sentence gave it back unchanged), and the German one still gave joining the competitor as the
+# reason. Ten items cannot tell this from noise.
 SYSTEM_PROMPT = (
     "You answer questions about news articles, using only the numbered passages you are given. "
     "Never add facts that are not in the passages. Answer briefly, in 1 to 3 sentences; when the "
