@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,19 @@ def test_citation_numbers_match_the_markers_in_the_text(ask, question):
 def test_bad_questions_raise_value_error(bad):
     with pytest.raises(ValueError):
         answer(bad)
+
+
+def test_closing_a_stream_early_stops_the_model(assistant):
+    """The drafter closes the stream of a draft that loops (qa.text.repetition): llama.cpp must
+    then stop generating, not run on to max_tokens holding the model from the next question."""
+    generator = assistant.generator
+    before = set(threading.enumerate())
+    ask = [{"role": "user", "content": "Count from 1 to 2000 in digits, separated by commas."}]
+    pieces = generator.stream(ask, 1500, 0.0)  # 1500 tokens: minutes on a 2-core CPU
+    first = [next(pieces) for _ in range(3)]
+    pieces.close()
+    requests = [t for t in set(threading.enumerate()) - before if t.name == "llamacpp-request"]
+    for thread in requests:
+        thread.join(timeout=30)
+    assert first and requests and not any(t.is_alive() for t in requests)
+    assert "".join(generator.stream([{"role": "user", "content": "Say OK."}], 5, 0.0)).strip()

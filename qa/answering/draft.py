@@ -10,6 +10,7 @@ own (a one-sentence translation kept the facts where the rewrite left German wor
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 
 from qa.answering import refusal
 from qa.answering.prompts import rewrite_request, translation_request
@@ -19,6 +20,7 @@ from qa.models.generator import Generator
 from qa.text.chunking import split_sentences
 from qa.text.lang import detect, foreign_words
 from qa.text.markers import markers, strip_markers
+from qa.text.repetition import loop_start
 from qa.text.scripts import joiner
 from qa.types import TextDelta
 
@@ -30,13 +32,30 @@ class Drafter:
     def complete(self, messages: list[dict], temperature: float | None = None) -> str:
         """The generator's whole reply to `messages` (not streamed)."""
         t = self.settings.temperature if temperature is None else temperature
-        return "".join(self.generator.stream(messages, self.settings.max_tokens, t))
+        return self.unlooped("".join(self.generate(messages, t)))
+
+    def generate(self, messages: list[dict], temperature: float) -> Iterator[str]:
+        """The generator's reply, piece by piece, until it starts repeating itself
+        (DraftSettings.loop_chars): then the model is stopped."""
+        text = ""
+        with closing(self.generator.stream(messages, self.settings.max_tokens, temperature)) as pieces:
+            for piece in pieces:
+                text += piece
+                yield piece
+                if loop_start(text, self.settings.loop_chars) is not None:
+                    return
+
+    def unlooped(self, text: str) -> str:
+        """The reply without the repeats of a loop it ended in (the first copy kept)."""
+        start = loop_start(text, self.settings.loop_chars)
+        return text if start is None else text[:start]
 
     def stream(self, messages: list[dict], timings: Timings) -> Iterator[TextDelta]:
-        """Yield the reply as it is generated (what may be shown); return the whole reply."""
+        """Yield the reply as it is generated (what may be shown); return the whole reply, a
+        loop's repeats left out."""
         raw: list[str] = []
         held: str | None = ""
-        for delta in self.generator.stream(messages, self.settings.max_tokens, self.settings.temperature):
+        for delta in self.generate(messages, self.settings.temperature):
             timings.first_token()
             raw.append(delta)
             if held is None:
@@ -46,7 +65,7 @@ class Drafter:
             if not refusal.may_be_refusal(held) and not refusal.is_refusal(held):
                 yield TextDelta(held)
                 held = None
-        return "".join(raw)
+        return self.unlooped("".join(raw))
 
     def in_language(self, draft: str, messages: list[dict], lang: str, question: str) -> str:
         """The draft in the question's language: rewritten once, then any sentence that still

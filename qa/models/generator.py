@@ -25,7 +25,10 @@ from qa.models.weights import resolve
 
 
 class Generator(Protocol):
-    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]: ...
+    def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+        """The reply's text as it is generated. Closing the iterator early stops the generation
+        (the drafter does when a draft loops), so the model is free for the next request."""
+        ...
 
     def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
         """The `top` most likely first tokens of the reply (token text → probability), greedy:
@@ -84,8 +87,11 @@ class LlamaCppGenerator:
         }
         deltas: queue.Queue = queue.Queue()
         done = object()
+        stopped = threading.Event()  # set when the caller stops reading: llama.cpp stops generating
 
         def on_chunk(chunk) -> bool:
+            if stopped.is_set():
+                return True  # xllamacpp: True ends the request, and its slot is free for the next
             data = json.loads(chunk) if isinstance(chunk, (str, bytes)) else chunk
             if "error" in data:
                 deltas.put(RuntimeError(f"llama.cpp: {data['error']}"))
@@ -105,10 +111,13 @@ class LlamaCppGenerator:
                 deltas.put(done)
 
         threading.Thread(target=run, daemon=True, name="llamacpp-request").start()
-        while (item := deltas.get()) is not done:
-            if isinstance(item, Exception):
-                raise item
-            yield item
+        try:
+            while (item := deltas.get()) is not done:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:  # also when the caller closes the stream early (a draft that loops, a client gone)
+            stopped.set()
 
     def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
         replies: list = []
@@ -238,24 +247,29 @@ class TransformersGenerator:
         self._lock = threading.Lock()
 
     def stream(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
-        from transformers import TextIteratorStreamer  # optional, as above
+        from transformers import StoppingCriteriaList, TextIteratorStreamer  # optional, as above
 
         inputs = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        stopped = threading.Event()  # set when the caller stops reading: generation ends at the next token
         kwargs = dict(
             **inputs,
             max_new_tokens=max_tokens,
             streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([lambda input_ids, scores, **_: stopped.is_set()]),
             do_sample=temperature > 0,
             **({"temperature": temperature} if temperature > 0 else {}),
         )
         with self._lock:
             worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
             worker.start()
-            yield from streamer
-            worker.join()
+            try:
+                yield from streamer
+            finally:
+                stopped.set()
+                worker.join()
 
     def first_token_probs(self, messages: list[dict], top: int = 20) -> dict[str, float]:
         import torch  # heavy: as above
