@@ -38,6 +38,7 @@ import re
 import numpy as np
 
 from qa.answering.checks.base import Context, Problem, State, Subject
+from qa.models.word_vectors import document_vectors
 from qa.text.lang import sounds_alike
 from qa.text.names import names, runs
 from qa.text.scripts import HAN
@@ -61,7 +62,7 @@ def candidate_words(passages: list[Passage]) -> list[str]:
 def alias_table(ctx: Context) -> tuple[list[str], np.ndarray]:
     """The words of the given passages and their document vectors: what a name may be an alias of."""
     words = candidate_words(ctx.passages)
-    return words, ctx.embedder.embed_documents(words) if words else np.zeros((0, 0), dtype=np.float32)
+    return words, document_vectors(ctx.embedder, words) if words else np.zeros((0, 0), dtype=np.float32)
 
 
 def untranslated(found: list[str], ctx: Context, table: tuple[list[str], np.ndarray] | None = None) -> list[str]:
