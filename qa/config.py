@@ -349,6 +349,13 @@ class CheckSettings:
     # zh-013 and de-107 lost at 0.58), unanswerable refused or gap named 0.939 -> 0.955 (one item),
     # one wrong answer refused, citation precision 0.736 -> 0.759, total p50 4.21 -> 4.97 s (a
     # second call per cited sentence). Inside noise for 0.8 s an answer: not built.
+    # (e) Nor the draft's own token probabilities as a signal beside the judge (dev, 175 items,
+    # 2026-12-07; llama.cpp's logprobs of the greedy draft, marker tokens left out): the mean
+    # log-probability of a draft's word tokens tells right answers from wrong answers to
+    # answerable questions with AUC 0.73 (its least likely token 0.68), but not from the answered
+    # unanswerable ones (0.43; 4 items), nor, among the drafts verification refused, answerable
+    # questions from unanswerable ones (0.53). The model writes a neighbouring fact as surely as
+    # the asked one; a cut would only turn wrong answers into refusals.
     answers_yes: float = 0.6
     # Cosine between an answer sentence (query embedding) and a cited unit (document embedding)
     # above which the unit supports the sentence. None = the calibrated value (qa/calibration.json).
