@@ -78,3 +78,13 @@ def test_padded_batches_match_torch_float32(embedders):
     finally:
         onnx.batch_size = default
     assert cosines(batched, torch32.embed_documents(texts)).min() >= 0.999
+
+
+def test_short_texts_embedded_together_are_the_vectors_of_each_alone(embedders):
+    """Words go in batches (onnx_embedder.SHORT_BATCH, for the names check): padding them must
+    not move a vector."""
+    onnx = embedders[0]
+    words = ["Vizepräsident", "谷歌", "Anthropic", "مايكروسوفت", "KI", "Forschungsleiter", "人工智能", "OpenAI", "ab"]
+    together = onnx.embed_documents(words)
+    alone = np.concatenate([onnx.embed_documents([w]) for w in words])
+    assert np.abs(together - alone).max() < 1e-5
