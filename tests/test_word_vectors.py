@@ -46,3 +46,12 @@ def test_the_cache_keeps_at_most_its_limit_the_least_recently_used_leaving_first
 
 def test_no_words_give_an_empty_table():
     assert document_vectors(HashEmbedder(), []).size == 0
+
+
+def test_a_table_larger_than_the_cache_is_returned_whole_and_the_cache_stays_within_its_limit(monkeypatch):
+    monkeypatch.setattr(word_vectors, "MAX_WORDS", 2)
+    embedder = HashEmbedder("word-vectors", dim=16)
+    words = ["w1", "w2", "w3", "w4"]
+    expected = HashEmbedder("word-vectors", dim=16).embed_documents(words)
+    assert np.array_equal(document_vectors(embedder, words), expected)
+    assert len(word_vectors._caches[embedder]) == 2
